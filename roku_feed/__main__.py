@@ -1,0 +1,3 @@
+from roku_feed.cli import main
+
+main()

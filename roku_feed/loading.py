@@ -1,0 +1,153 @@
+"""Reading a feed from a file, stdin or URL into JSON, with every way bytes can be wrong reported.
+
+Problems that stop us from checking at all (unreadable, not UTF-8, not JSON, too large) raise
+FeedLoadError with a one-line reason that names the line and column. Problems Roku would trip
+over but that still let us read the feed (a byte-order mark, duplicate keys) become findings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+from roku_feed.errors import FeedLoadError, FeedTooLargeError
+from roku_feed.validation.findings import Finding, to_pointer
+
+#: Default cap on a feed's size. Roku's template stops at 500 KB; real feeds are a few MB.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class LoadedFeed:
+    """A parsed feed, the length of its text in characters, and findings made while parsing."""
+
+    source: str
+    data: t.Any
+    length: int
+    findings: tuple[Finding, ...] = ()
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _reject_constant(name: str) -> t.NoReturn:
+    raise FeedLoadError(f"not JSON: {name} is not a JSON value")
+
+
+class _DuplicateKeys(Exception):
+    pass
+
+
+def _strict_object(pairs: list[tuple[str, t.Any]]) -> dict[str, t.Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKeys
+    return obj
+
+
+class _Pairs(list):  # type: ignore[type-arg]
+    """An object kept as its member list, so duplicate keys can be located."""
+
+
+def _find_duplicates(node: t.Any, path: tuple[str | int, ...], out: list[Finding]) -> t.Any:
+    """Turn _Pairs back into dicts, reporting each key that appears twice, in document order."""
+    if isinstance(node, _Pairs):
+        seen: set[str] = set()
+        obj: dict[str, t.Any] = {}
+        for key, value in node:
+            if key in seen:
+                out.append(
+                    Finding(
+                        "duplicate-key",
+                        to_pointer((*path, key)),
+                        f"The key {key!r} appears more than once in this object; "
+                        "parsers disagree about which value wins. Keep one.",
+                    )
+                )
+            seen.add(key)
+            obj[key] = _find_duplicates(value, (*path, key), out)
+        return obj
+    if isinstance(node, list):
+        return [_find_duplicates(v, (*path, i), out) for i, v in enumerate(node)]
+    return node
+
+
+def parse_feed(raw: bytes, source: str) -> LoadedFeed:
+    """Decode and parse feed bytes; raise FeedLoadError with a one-line reason if impossible."""
+    findings: list[Finding] = []
+    if raw.startswith(_UTF16_BOMS):
+        raise FeedLoadError(f"{source}: encoded as UTF-16; Roku feeds must be UTF-8")
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+        findings.append(
+            Finding("byte-order-mark", "", "The feed starts with a UTF-8 byte-order mark; save it without.")
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FeedLoadError(
+            f"{source}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})"
+        ) from None
+    if not text.strip():
+        raise FeedLoadError(f"{source}: empty: no JSON to check")
+    try:
+        try:
+            data = json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+        except _DuplicateKeys:
+            pairs = json.loads(text, object_pairs_hook=_Pairs)
+            data = _find_duplicates(pairs, (), findings)
+    except json.JSONDecodeError as exc:
+        line, col = _line_col(text, exc.pos)
+        reason = exc.msg.removesuffix(" at")
+        raise FeedLoadError(f"{source}: not JSON: {reason} at line {line}, column {col}") from None
+    except RecursionError:
+        raise FeedLoadError(f"{source}: nested too deeply to be a feed") from None
+    except FeedLoadError as exc:
+        raise FeedLoadError(f"{source}: {exc.detail}") from None
+    return LoadedFeed(source, data, len(text), tuple(findings))
+
+
+def _read_capped(stream: t.BinaryIO, source: str, max_bytes: int) -> bytes:
+    raw = stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise FeedTooLargeError(f"{source}: larger than the {max_bytes:,}-byte limit")
+    return raw
+
+
+def read_source(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, **fetch_options: t.Any) -> bytes:
+    """The raw bytes of a path, '-' (stdin) or an http(s) URL, never more than `max_bytes`."""
+    if source == "-":
+        return _read_capped(sys.stdin.buffer, "<stdin>", max_bytes)
+    if source.lower().startswith(("http://", "https://")):
+        from roku_feed.net import fetch  # requests costs import time; only URLs need it
+
+        return fetch(source, max_bytes=max_bytes, **fetch_options).content
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FeedTooLargeError(f"{source}: {size:,} bytes, over the {max_bytes:,}-byte limit")
+        with path.open("rb") as stream:
+            return _read_capped(stream, source, max_bytes)
+    except IsADirectoryError:
+        raise FeedLoadError(f"{source}: is a directory, not a feed file") from None
+    except FileNotFoundError:
+        raise FeedLoadError(f"{source}: no such file") from None
+    except PermissionError:
+        raise FeedLoadError(f"{source}: permission denied") from None
+    except OSError as exc:
+        raise FeedLoadError(f"{source}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_feed(source: str, **options: t.Any) -> LoadedFeed:
+    """Read and parse one feed source (path, '-' or URL)."""
+    name = "<stdin>" if source == "-" else source
+    return parse_feed(read_source(source, **options), name)

@@ -1,0 +1,140 @@
+"""Fetching a URL somebody gave us: http(s) only, public addresses only, bounded in time and size.
+
+Redirects are followed by hand so that every hop is checked again (a public URL must not be
+able to redirect us into the private network). Every address the host name resolves to must
+be public unless `allow_private` is set (tests, or an operator checking an intranet feed).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import typing as t
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from roku_feed import __version__
+from roku_feed.errors import FeedTooLargeError, FetchError, UnsafeURLError
+
+USER_AGENT = f"roku-feed/{__version__} (+feed validator)"
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The body of a successful fetch and where it finally came from."""
+
+    url: str
+    status: int
+    headers: t.Mapping[str, str]
+    content: bytes
+
+
+def check_url(url: str, *, allow_private: bool = False) -> None:
+    """Raise UnsafeURLError unless `url` is http(s) and its host resolves to public addresses."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise UnsafeURLError(f"{url}: only http and https URLs can be fetched")
+    if not parts.hostname:
+        raise UnsafeURLError(f"{url}: no host name")
+    if parts.username or parts.password:
+        raise UnsafeURLError(f"{url}: URLs with credentials are refused")
+    if allow_private:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except ValueError:
+        raise UnsafeURLError(f"{url}: invalid port") from None
+    except socket.gaierror as exc:
+        raise FetchError(f"{url}: cannot resolve {parts.hostname}: {exc.strerror}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        if not (mapped or address).is_global:
+            raise UnsafeURLError(
+                f"{url}: {parts.hostname} resolves to {address}, which is not a public address;"
+                " refused (private, loopback and link-local targets need explicit permission)"
+            )
+
+
+def fetch(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float = DEFAULT_TIMEOUT,
+    max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    allow_private: bool = False,
+    session: requests.Session | None = None,
+    headers: t.Mapping[str, str] | None = None,
+) -> Fetched:
+    """GET `url` safely; raise FetchError (or a subclass) with a one-line reason on any failure.
+
+    `timeout` bounds the whole exchange, redirects and body included, not just each read.
+    """
+    http = session or requests.Session()
+    deadline = time.monotonic() + timeout
+    request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
+    request_headers.update(headers or {})
+    current = url
+    for _ in range(max_redirects + 1):
+        check_url(current, allow_private=allow_private)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"{url}: timed out after {timeout:g} s")
+        try:
+            response = http.get(
+                current,
+                headers=request_headers,
+                stream=True,
+                allow_redirects=False,
+                timeout=(min(remaining, 5.0), remaining),
+            )
+        except requests.Timeout:
+            raise FetchError(f"{current}: timed out after {timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise FetchError(f"{current}: {type(exc).__name__}: {_first_line(exc)}") from None
+        with response:
+            if response.is_redirect:
+                location = response.headers.get("Location", "")
+                current = urljoin(current, location)
+                continue
+            if response.status_code >= 400:
+                raise FetchError(
+                    f"{current}: HTTP {response.status_code} {response.reason}",
+                    upstream_status=response.status_code,
+                )
+            body = _read_body(response, current, max_bytes, deadline, timeout)
+            return Fetched(current, response.status_code, dict(response.headers), body)
+    raise FetchError(f"{url}: more than {max_redirects} redirects")
+
+
+def _read_body(
+    response: requests.Response, url: str, max_bytes: int, deadline: float, timeout: float
+) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FeedTooLargeError(f"{url}: {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        for chunk in response.iter_content(_CHUNK):
+            received += len(chunk)
+            if received > max_bytes:
+                raise FeedTooLargeError(f"{url}: larger than the {max_bytes:,}-byte limit")
+            if time.monotonic() > deadline:
+                raise FetchError(f"{url}: timed out after {timeout:g} s while reading the body")
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise FetchError(f"{url}: body cut off: {_first_line(exc)}") from None
+    return b"".join(chunks)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

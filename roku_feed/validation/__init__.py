@@ -1,0 +1,40 @@
+"""Validate a Roku Direct Publisher feed: the JSON Schema pass, then the rule pass."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from datetime import datetime
+
+from roku_feed.validation.catalog import RULES, Rule, Severity
+from roku_feed.validation.findings import Finding, Report
+from roku_feed.validation.rule_pass import rule_findings
+from roku_feed.validation.schema_pass import load_schema, schema_findings
+
+__all__ = ["RULES", "Finding", "Report", "Rule", "Severity", "load_schema", "validate_feed"]
+
+
+def _sort_key(finding: Finding) -> tuple[tuple[tuple[int, int | str], ...], str]:
+    parts = finding.pointer.split("/")[1:]
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts), finding.code
+
+
+def validate_feed(
+    feed: t.Any,
+    *,
+    size: int | None = None,
+    now: datetime | None = None,
+    extra: t.Iterable[Finding] = (),
+) -> Report:
+    """Check `feed` (parsed JSON) against the schema and every rule; never raises on bad input.
+
+    :param size: length of the feed as served, in characters; measured by serializing when
+        not given (callers holding the text pass its length and save that work).
+    :param now: the time 'in the future' is judged against (default: the current time).
+    :param extra: findings made before parsing (byte-order mark, duplicate keys) to include.
+    """
+    if size is None:
+        size = len(json.dumps(feed, ensure_ascii=False, separators=(",", ":")))
+    findings = [*extra, *schema_findings(feed), *rule_findings(feed, size=size, now=now)]
+    findings.sort(key=_sort_key)
+    return Report(tuple(findings))
