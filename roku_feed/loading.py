@@ -37,6 +37,14 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+def _explain(text: str, exc: json.JSONDecodeError) -> str:
+    """The parser's reason, with the commonest hand-editing mistake named outright."""
+    before = text[: exc.pos].rstrip()
+    if before.endswith(",") and text[exc.pos : exc.pos + 1] in ("}", "]"):
+        return "trailing comma before " + repr(text[exc.pos])
+    return exc.msg.removesuffix(" at")
+
+
 def _reject_constant(name: str) -> t.NoReturn:
     raise FeedLoadError(f"not JSON: {name} is not a JSON value")
 
@@ -106,7 +114,7 @@ def parse_feed(raw: bytes, source: str) -> LoadedFeed:
             data = _find_duplicates(pairs, (), findings)
     except json.JSONDecodeError as exc:
         line, col = _line_col(text, exc.pos)
-        reason = exc.msg.removesuffix(" at")
+        reason = _explain(text, exc)
         raise FeedLoadError(f"{source}: not JSON: {reason} at line {line}, column {col}") from None
     except RecursionError:
         raise FeedLoadError(f"{source}: nested too deeply to be a feed") from None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from roku_feed import __version__
 from roku_feed.errors import FeedTooLargeError, FetchError, UnsafeURLError
@@ -117,22 +118,29 @@ def fetch(
 def _read_body(
     response: requests.Response, url: str, max_bytes: int, deadline: float, timeout: float
 ) -> bytes:
+    """Read at most `max_bytes` (after decompression) before `deadline`, whatever the server does.
+
+    read1 returns whatever has arrived instead of waiting to fill a chunk, so a server that
+    trickles one byte at a time cannot hold us past the deadline.
+    """
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FeedTooLargeError(f"{url}: {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
     chunks: list[bytes] = []
     received = 0
-    try:
-        for chunk in response.iter_content(_CHUNK):
-            received += len(chunk)
-            if received > max_bytes:
-                raise FeedTooLargeError(f"{url}: larger than the {max_bytes:,}-byte limit")
-            if time.monotonic() > deadline:
-                raise FetchError(f"{url}: timed out after {timeout:g} s while reading the body")
-            chunks.append(chunk)
-    except requests.RequestException as exc:
-        raise FetchError(f"{url}: body cut off: {_first_line(exc)}") from None
-    return b"".join(chunks)
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchError(f"{url}: timed out after {timeout:g} s while reading the body")
+        try:
+            chunk = response.raw.read1(_CHUNK, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise FetchError(f"{url}: body cut off: {_first_line(exc)}") from None
+        if not chunk:
+            return b"".join(chunks)
+        received += len(chunk)
+        if received > max_bytes:
+            raise FeedTooLargeError(f"{url}: larger than the {max_bytes:,}-byte limit")
+        chunks.append(chunk)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -276,6 +276,14 @@ _RULES = (
         "Parsers on the device reject it and the item loses its date.",
     ),
     Rule(
+        "markup-in-text",
+        W,
+        "rules",
+        "A title or description contains HTML tags or entities.",
+        "Publish plain text: strip tags and decode entities.",
+        "Roku renders text fields literally, so viewers see '<p>' and '&amp;'.",
+    ),
+    Rule(
         "query-tag-unused",
         W,
         "rules",

@@ -24,7 +24,8 @@ _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 _TIMECODE = re.compile(r"([0-9]{2}):([0-5][0-9]):([0-5][0-9])")
-_OPERATOR = re.compile(r"(?:^|\s+)(AND|OR)(?:\s+|$)")
+_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(\s[^<>]*)?/?>|&(#[0-9]+|#x[0-9A-Fa-f]+|[A-Za-z]+);")
+_OPERATOR = re.compile(r"(?<!\S)(AND|OR)(?!\S)")
 _SINGLE_BITRATE_TYPES = frozenset({"MP4", "MOV", "M4V"})
 _GENRES_REQUIRED_BY_SCHEMA = frozenset({"movies", "series", "tvSpecials"})
 _LONG_DESCRIPTION_EXPECTED = frozenset({"movies", "shortFormVideos"})
@@ -105,6 +106,14 @@ class _Walk:
         for key in ("thumbnail", "brandedThumbnail"):
             self.check_url(item.get(key), (*path, key))
         self.check_date(item.get("releaseDate"), (*path, "releaseDate"))
+        for key in ("title", "shortDescription", "longDescription"):
+            text = item.get(key)
+            if isinstance(text, str) and ("<" in text or "&" in text) and _MARKUP.search(text):
+                self.report(
+                    "markup-in-text",
+                    (*path, key),
+                    f"'{key}' contains HTML markup; Roku shows it literally. Strip the tags.",
+                )
         short, long_ = item.get("shortDescription"), item.get("longDescription")
         if isinstance(short, str) and isinstance(long_, str) and short.strip() == long_.strip():
             self.report(
@@ -188,7 +197,7 @@ class _Walk:
                     continue
                 self.check_url(video.get("url"), (*path, "videos", i, "url"))
                 kind = video.get("videoType")
-                if kind in _SINGLE_BITRATE_TYPES and "bitrate" not in video:
+                if isinstance(kind, str) and kind in _SINGLE_BITRATE_TYPES and "bitrate" not in video:
                     self.report(
                         "missing-bitrate",
                         (*path, "videos", i),

@@ -1,0 +1,123 @@
+"""Shared fixtures: the corpus, a CLI runner, and a guard that keeps every test on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from roku_feed.cli import cli
+
+TESTS = Path(__file__).parent
+CORPUS = TESTS / "corpus"
+REPO = TESTS.parent
+REAL_FEEDS = REPO.parent / "shared" / "reference" / "real-feeds"
+sys.path.insert(0, str(CORPUS))  # tests import the corpus table, tests/corpus/variants.py
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any connection that would leave 127.0.0.1: the test suite runs offline."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and not _is_loopback(host):
+            raise OSError(f"test tried to reach {host}: tests must stay on 127.0.0.1")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def run_cli():
+    """Run `roku-feed ARGS...` in-process; returns click's Result (stdout, stderr, exit_code)."""
+    runner = CliRunner()
+
+    def run(*args: str, input: bytes | str | None = None):
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def load_json(path: Path) -> object:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves whatever the test registered for a path: (status, headers, body or callable)."""
+
+    def do_GET(self) -> None:
+        route = self.server.routes.get(self.path.split("?")[0])  # type: ignore[attr-defined]
+        if route is None:
+            self.send_error(404, "Not Found")
+            return
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            route(self)  # the client may give up early, as the code under test should
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 for tests that fetch URLs; routes are set per test."""
+
+    def __init__(self) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.routes = {}  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def route(
+        self, path: str, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> str:
+        def respond(handler: BaseHTTPRequestHandler) -> None:
+            handler.send_response(status)
+            for key, value in (headers or {}).items():
+                handler.send_header(key, value)
+            if "Content-Length" not in (headers or {}):
+                handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        self.httpd.routes[path] = respond  # type: ignore[attr-defined]
+        return self.url(path)
+
+    def handler(self, path: str, respond: Callable[[BaseHTTPRequestHandler], None]) -> str:
+        self.httpd.routes[path] = respond  # type: ignore[attr-defined]
+        return self.url(path)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    srv = LocalServer()
+    yield srv
+    srv.close()

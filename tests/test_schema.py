@@ -1,0 +1,108 @@
+"""The schema itself: valid draft-04, self-documenting, and read the same way by every engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import CORPUS, REPO, load_json
+
+from roku_feed.validation import load_schema
+from roku_feed.validation.schema_pass import EXPLAINED_KEYWORDS, Violation, schema_findings
+
+SCHEMA_PATH = REPO / "schemas" / "roku-direct-publisher.schema.json"
+CORPUS_FILES = sorted(CORPUS.glob("*/*.json"))
+
+
+def _walk(node: t.Any, path: tuple[str, ...] = ()) -> t.Iterator[tuple[tuple[str, ...], t.Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _walk(value, (*path, str(i)))
+
+
+def test_bundled_schema_is_the_repository_schema() -> None:
+    assert load_schema() == json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def test_schema_passes_the_draft_04_metaschema() -> None:
+    schema = load_schema()
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    jsonschema.Draft4Validator.check_schema(schema)
+
+
+def test_every_definition_and_property_has_a_description() -> None:
+    schema = load_schema()
+    undocumented = [
+        f"definitions/{name}" for name, node in schema["definitions"].items() if not node.get("description")
+    ]
+    for path, node in _walk(schema):
+        if path and path[-1] == "properties" and isinstance(node, dict):
+            undocumented += [
+                "/".join((*path, key)) for key, sub in node.items() if not sub.get("description")
+            ]
+        if isinstance(node, dict) and node.get("type") == "object" and not node.get("description"):
+            undocumented.append("/".join(path))
+    assert undocumented == []
+
+
+def test_every_keyword_the_schema_checks_is_explained() -> None:
+    structural = {"$schema", "title", "description", "definitions", "properties", "items", "$ref", "not"}
+    used = set()
+    for path, node in _walk(load_schema()):
+        if isinstance(node, dict) and (not path or path[-1] not in ("properties", "definitions")):
+            used.update(node)
+    assert used - structural - {"enum"} <= EXPLAINED_KEYWORDS
+    assert "enum" in EXPLAINED_KEYWORDS
+
+
+def test_corpus_is_large_enough() -> None:
+    counts = {
+        folder: len(list((CORPUS / folder).glob("*.json"))) for folder in ("valid", "invalid", "warning")
+    }
+    assert counts["invalid"] >= 40
+    assert counts["valid"] >= 2
+
+
+def _reference_violations(feed: t.Any) -> list[Violation]:
+    """Schema errors from the pure-Python jsonschema package, the reference implementation."""
+    validator = jsonschema.Draft4Validator(load_schema())
+    return [
+        Violation(tuple(e.absolute_path), tuple(e.relative_schema_path), e.instance)
+        for e in validator.iter_errors(feed)
+    ]
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_compiled_engine_agrees_with_reference_jsonschema(path: Path) -> None:
+    feed = load_json(path)
+    fast = {(f.code, f.pointer, f.message) for f in schema_findings(feed)}
+    reference = {(f.code, f.pointer, f.message) for f in schema_findings(feed, _reference_violations(feed))}
+    assert fast == reference
+
+
+def test_check_jsonschema_cli_agrees_with_our_schema_verdict() -> None:
+    """The independent check-jsonschema CLI, given only the schema file, splits the corpus as we do."""
+    ours = {str(p): bool(schema_findings(load_json(p))) for p in CORPUS_FILES}
+    assert any(ours.values()) and not all(ours.values())
+    check = Path(sys.executable).with_name("check-jsonschema")
+    proc = subprocess.run(
+        [str(check), "--schemafile", str(SCHEMA_PATH), "-o", "json", *ours],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    result = json.loads(proc.stdout)
+    failing = {e["filename"] for e in result["errors"]}
+    assert not result["parse_errors"]
+    assert {name for name, bad in ours.items() if bad} == failing
