@@ -169,76 +169,87 @@ def _suggest(value: t.Any, allowed: list[t.Any]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def _wrong_type(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    expected = node["type"]
+    return "wrong-type", (
+        f"'{name}' must be of type {expected}, not {_json_type(value)} ({_short(value)}); "
+        f"rewrite it as {expected}."
+    )
+
+
+def _invalid_value(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    allowed = node["enum"]
+    listed = ", ".join(str(a) for a in allowed[:12]) + (", ..." if len(allowed) > 12 else "")
+    return "invalid-value", (
+        f"'{name}' is {_short(value)}, which is not an allowed value ({listed}).{_suggest(value, allowed)}"
+    )
+
+
+def _too_long(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    limit = node["maxLength"]
+    return "too-long", (
+        f"'{name}' is {len(value)} characters long; the limit is {limit}. Shorten it by {len(value) - limit}."
+    )
+
+
+def _empty(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    what = "an empty string" if isinstance(value, str) else "an empty list"
+    return "empty-value", f"'{name}' is {what}; give it a value."
+
+
+def _out_of_range(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    return "out-of-range", f"'{name}' is {value}; it must be at least {node['minimum']}."
+
+
+def _bad_shape(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    code, shape = _index().pattern_kind[node["pattern"]]
+    return code, f"'{name}' is {_short(value)}, not {shape}."
+
+
+#: Keyword -> (code, message) for the failed value; `required` and composites are below.
+_EXPLAIN_VALUE = {
+    "type": _wrong_type,
+    "enum": _invalid_value,
+    "maxLength": _too_long,
+    "minLength": _empty,
+    "minItems": _empty,
+    "minimum": _out_of_range,
+    "pattern": _bad_shape,
+}
+
+#: Every keyword `findings_for` explains; a test checks the schema uses no other.
+EXPLAINED_KEYWORDS = frozenset({*_EXPLAIN_VALUE, "required", "anyOf", "oneOf"})
+
+
+def _missing_fields(feed: t.Any, node: dict[str, t.Any], path: Path, value: t.Any) -> list[Finding]:
+    """One finding per required member absent (engines report one error or one per member)."""
+    present = value if isinstance(value, dict) else {}
+    name = _field_name(path)
+    out = []
+    for prop in node["required"]:
+        if prop not in present:
+            about = node.get("properties", {}).get(prop, {}).get("description", "")
+            hint = f" Expected: {about}" if about else ""
+            message = f"Required field '{prop}' is missing from {name}; add it.{hint}"
+            out.append(make_finding(feed, "missing-field", path, message))
+    return out
+
+
 def findings_for(feed: t.Any, violation: Violation) -> list[Finding]:
     """Findings (usually one) that explain one schema violation, each naming the field and fix."""
     index = _index()
     node = index.node_holding(violation.schema_path)
-    keyword, path, value = violation.keyword, violation.instance_path, violation.instance
-    name = _field_name(path)
-
+    keyword, path = violation.keyword, violation.instance_path
     if keyword == "required":
-        present = value if isinstance(value, dict) else {}
-        out = []
-        for prop in node["required"]:
-            if prop in present:
-                continue
-            about = node.get("properties", {}).get(prop, {}).get("description", "")
-            hint = f" Expected: {about}" if about else ""
-            out.append(
-                make_finding(
-                    feed,
-                    "missing-field",
-                    path,
-                    f"Required field '{prop}' is missing from {name}; add it.{hint}",
-                )
-            )
-        return out
-    if keyword == "type":
-        expected = node["type"]
-        message = (
-            f"'{name}' must be of type {expected}, not {_json_type(value)} "
-            f"({_short(value)}); rewrite it as {expected}."
-        )
-        return [make_finding(feed, "wrong-type", path, message)]
-    if keyword == "enum":
-        allowed = node["enum"]
-        listed = (
-            ", ".join(str(a) for a in allowed)
-            if len(allowed) <= 12
-            else (", ".join(str(a) for a in allowed[:12]) + ", ...")
-        )
-        message = (
-            f"'{name}' is {_short(value)}, which is not an allowed value ({listed})."
-            f"{_suggest(value, allowed)}"
-        )
-        return [make_finding(feed, "invalid-value", path, message)]
-    if keyword == "maxLength":
-        limit = node["maxLength"]
-        message = (
-            f"'{name}' is {len(value)} characters long; the limit is {limit}. "
-            f"Shorten it by {len(value) - limit}."
-        )
-        return [make_finding(feed, "too-long", path, message)]
-    if keyword in ("minLength", "minItems"):
-        what = "an empty string" if keyword == "minLength" else "an empty list"
-        return [make_finding(feed, "empty-value", path, f"'{name}' is {what}; give it a value.")]
-    if keyword == "minimum":
-        message = f"'{name}' is {value}; it must be at least {node['minimum']}."
-        return [make_finding(feed, "out-of-range", path, message)]
-    if keyword == "pattern":
-        code, shape = index.pattern_kind[node["pattern"]]
-        return [make_finding(feed, code, path, f"'{name}' is {_short(value)}, not {shape}.")]
-    definition = index.definition_of_node.get(id(node))
-    code = _COMPOSITE_CODES.get((definition, keyword)) if definition is not None else None
+        return _missing_fields(feed, node, path, violation.instance)
+    explain = _EXPLAIN_VALUE.get(keyword)
+    if explain is not None:
+        code, message = explain(node, _field_name(path), violation.instance)
+        return [make_finding(feed, code, path, message)]
+    code = _COMPOSITE_CODES.get((index.definition_of_node.get(id(node), "?"), keyword))
     if code is None:
         raise LookupError(f"no finding code for schema keyword {keyword!r} at {violation.schema_path}")
     return [make_finding(feed, code, path, _COMPOSITE_MESSAGES[code])]
-
-
-#: Every keyword `findings_for` explains; a test checks the schema uses no other.
-EXPLAINED_KEYWORDS = frozenset(
-    {"required", "type", "enum", "maxLength", "minLength", "minItems", "minimum", "pattern", "anyOf", "oneOf"}
-)
 
 
 def schema_findings(feed: t.Any, violations: t.Iterable[Violation] | None = None) -> list[Finding]:
