@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_validate.py
+	$(BIN)/python bench/bench_validate.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -32,6 +32,22 @@ _LONG_DESCRIPTION_EXPECTED = frozenset({"movies", "shortFormVideos"})
 _RATING_EXPECTED = frozenset({"movies", "shortFormVideos", "tvSpecials"})
 
 
+def _parse_canonical(value: str) -> datetime | None:
+    """Parse the spec's exact form YYYY-MM-DDThh:mm:ss+hh:mm without a regex; None otherwise."""
+    if not (
+        len(value) == 25
+        and value[4] == value[7] == "-"
+        and value[10] == "T"
+        and value[13] == value[16] == value[22] == ":"
+        and value[19] in "+-"
+    ):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _is_int(value: t.Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -41,9 +57,9 @@ class _Walk:
 
     def __init__(self, feed: dict[str, t.Any], now: datetime) -> None:
         self.feed = feed
-        self.now = now
         self.findings: list[Finding] = []
-        self.id_at: dict[str, str] = {}  # id -> pointer of its first use
+        self.future = now + FUTURE_SLACK
+        self.id_at: dict[str, Path] = {}  # id -> path of the item that used it first
         self.top_level_ids: set[str] = set()
         self.episode_ids: set[str] = set()
         self.tags: set[str] = set()
@@ -51,46 +67,57 @@ class _Walk:
     def report(self, code: str, path: Path, message: str) -> None:
         self.findings.append(make_finding(self.feed, code, path, message))
 
-    # -- values ----------------------------------------------------------------------------
+    # -- values: each takes (object, key, path of object), so paths are built only to report --
 
-    def check_url(self, value: t.Any, path: Path) -> None:
+    def check_url(self, obj: dict[str, t.Any], key: str, path: Path) -> None:
+        value = obj.get(key)
         if isinstance(value, str) and value[:5].lower() == "http:":
-            self.report("insecure-url", path, f"'{path[-1]}' uses http ({value}); serve it over https.")
+            self.report("insecure-url", (*path, key), f"'{key}' uses http ({value}); serve it over https.")
 
-    def check_date(self, value: t.Any, path: Path) -> None:
+    def check_date(self, obj: dict[str, t.Any], key: str, path: Path) -> None:
+        value = obj.get(key)
         if isinstance(value, str) and _DATE.fullmatch(value):
             try:
                 date.fromisoformat(value)
             except ValueError:
                 self.report(
-                    "impossible-date", path, f"'{path[-1]}' is {value!r}, which is not a real calendar date."
+                    "impossible-date",
+                    (*path, key),
+                    f"'{key}' is {value!r}, which is not a real calendar date.",
                 )
 
-    def check_datetime(self, value: t.Any, path: Path, *, future: bool = False) -> datetime | None:
+    def check_datetime(
+        self, obj: dict[str, t.Any], key: str, path: Path, *, future: bool = False
+    ) -> datetime | None:
         """Calendar-check a date-time the schema accepted; return it parsed when it is real."""
+        value = obj.get(key)
         if not isinstance(value, str):
             return None
-        shape = _DATETIME.fullmatch(value)
-        if not shape:
-            return None
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            self.report(
-                "impossible-date", path, f"'{path[-1]}' is {value!r}, which is not a real date and time."
-            )
-            return None
-        if shape.group(1) or shape.group(2) == "Z":
+        # Fast path: the canonical 25-character form parses, and needs no shape regex.
+        moment = _parse_canonical(value)
+        if moment is None:
+            shape = _DATETIME.fullmatch(value)
+            if not shape:
+                return None  # the schema pass reports the shape
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                self.report(
+                    "impossible-date",
+                    (*path, key),
+                    f"'{key}' is {value!r}, which is not a real date and time.",
+                )
+                return None
             self.report(
                 "datetime-not-canonical",
-                path,
-                f"'{path[-1]}' is {value!r}; write it as {moment.replace(microsecond=0).isoformat()}.",
+                (*path, key),
+                f"'{key}' is {value!r}; write it as {moment.replace(microsecond=0).isoformat()}.",
             )
-        if future and moment > self.now + FUTURE_SLACK:
+        if future and moment > self.future:
             self.report(
                 "date-in-future",
-                path,
-                f"'{path[-1]}' is {value}, in the future; check the generator's clock.",
+                (*path, key),
+                f"'{key}' is {value}, in the future; check the generator's clock.",
             )
         return moment
 
@@ -100,12 +127,11 @@ class _Walk:
         if not isinstance(item, dict):
             return
         self.check_id(item.get("id"), path)
-        top_level = kind != "episodes"
-        if top_level:
+        if kind != "episodes":
             self.check_top_level(kind, item, path)
-        for key in ("thumbnail", "brandedThumbnail"):
-            self.check_url(item.get(key), (*path, key))
-        self.check_date(item.get("releaseDate"), (*path, "releaseDate"))
+        self.check_url(item, "thumbnail", path)
+        self.check_url(item, "brandedThumbnail", path)
+        self.check_date(item, "releaseDate", path)
         for key in ("title", "shortDescription", "longDescription"):
             text = item.get(key)
             if isinstance(text, str) and ("<" in text or "&" in text) and _MARKUP.search(text):
@@ -128,7 +154,7 @@ class _Walk:
         if isinstance(credits_, list):
             for i, credit in enumerate(credits_):
                 if isinstance(credit, dict):
-                    self.check_date(credit.get("birthDate"), (*path, "credits", i, "birthDate"))
+                    self.check_date(credit, "birthDate", (*path, "credits", i))
         content = item.get("content")
         if isinstance(content, dict):
             self.content(content, (*path, "content"))
@@ -139,14 +165,14 @@ class _Walk:
         if not isinstance(item_id, str):
             return
         first = self.id_at.get(item_id)
-        if first is not None:
+        if first is None:
+            self.id_at[item_id] = path
+        else:
             self.report(
                 "duplicate-id",
                 (*path, "id"),
-                f"id {item_id!r} is already used at {first}; give each item its own id.",
+                f"id {item_id!r} is already used at {to_pointer((*first, 'id'))}; give each item its own id.",
             )
-        else:
-            self.id_at[item_id] = to_pointer((*path, "id"))
         (self.top_level_ids if len(path) == 2 else self.episode_ids).add(item_id)
 
     def check_top_level(self, kind: str, item: dict[str, t.Any], path: Path) -> None:
@@ -173,9 +199,9 @@ class _Walk:
             )
 
     def content(self, content: dict[str, t.Any], path: Path) -> None:
-        self.check_datetime(content.get("dateAdded"), (*path, "dateAdded"), future=True)
-        start = self.check_datetime(content.get("validityPeriodStart"), (*path, "validityPeriodStart"))
-        end = self.check_datetime(content.get("validityPeriodEnd"), (*path, "validityPeriodEnd"))
+        self.check_datetime(content, "dateAdded", path, future=True)
+        start = self.check_datetime(content, "validityPeriodStart", path)
+        end = self.check_datetime(content, "validityPeriodEnd", path)
         if start is not None and end is not None and start > end:
             self.report(
                 "validity-period-reversed",
@@ -195,7 +221,7 @@ class _Walk:
             for i, video in enumerate(videos):
                 if not isinstance(video, dict):
                     continue
-                self.check_url(video.get("url"), (*path, "videos", i, "url"))
+                self.check_url(video, "url", (*path, "videos", i))
                 kind = video.get("videoType")
                 if isinstance(kind, str) and kind in _SINGLE_BITRATE_TYPES and "bitrate" not in video:
                     self.report(
@@ -208,7 +234,7 @@ class _Walk:
             if isinstance(entries, list):
                 for i, entry in enumerate(entries):
                     if isinstance(entry, dict):
-                        self.check_url(entry.get("url"), (*path, key, i, "url"))
+                        self.check_url(entry, "url", (*path, key, i))
         self.ad_breaks(content.get("adBreaks"), content.get("duration"), (*path, "adBreaks"))
 
     def ad_breaks(self, breaks: t.Any, duration: t.Any, path: Path) -> None:
@@ -253,7 +279,7 @@ class _Walk:
                             f"Season number {number} is also used by seasons[{numbers[number]}].",
                         )
                     numbers.setdefault(number, s)
-                self.check_url(season.get("thumbnail"), (*path, "seasons", s, "thumbnail"))
+                self.check_url(season, "thumbnail", (*path, "seasons", s))
                 self.episodes(season.get("episodes"), (*path, "seasons", s, "episodes"))
         self.episodes(series.get("episodes"), (*path, "episodes"))
 
@@ -369,7 +395,7 @@ def rule_findings(feed: t.Any, *, size: int | None, now: datetime | None = None)
     if not isinstance(feed, dict):
         return []
     walk = _Walk(feed, now or datetime.now(UTC))
-    walk.check_datetime(feed.get("lastUpdated"), ("lastUpdated",), future=True)
+    walk.check_datetime(feed, "lastUpdated", (), future=True)
     for kind in CONTENT_ARRAYS:
         items = feed.get(kind)
         if not isinstance(items, list):
