@@ -139,6 +139,14 @@ _RULES = (
         "The spec requires ISO 639 codes.",
     ),
     Rule(
+        "nesting-too-deep",
+        E,
+        "schema",
+        "A value is nested more than 64 levels deep.",
+        "Flatten it; a Roku feed needs about 10 levels.",
+        "No Roku parser expects it, and the schema validator cannot report inside it.",
+    ),
+    Rule(
         "no-content",
         E,
         "schema",

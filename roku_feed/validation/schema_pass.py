@@ -252,11 +252,36 @@ def findings_for(feed: t.Any, violation: Violation) -> list[Finding]:
     return [make_finding(feed, code, path, _COMPOSITE_MESSAGES[code])]
 
 
+#: Deeper than any Roku feed needs (a series episode's video is 10 levels down).
+MAX_DEPTH = 64
+
+
+def _too_deep(feed: t.Any) -> Path:
+    """Path of the first value nested deeper than MAX_DEPTH (iterative: no recursion limit)."""
+    stack: list[tuple[t.Any, Path]] = [(feed, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return path
+        if isinstance(node, dict):
+            stack.extend((value, (*path, key)) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((value, (*path, i)) for i, value in enumerate(node))
+    return ()
+
+
 def schema_findings(feed: t.Any, violations: t.Iterable[Violation] | None = None) -> list[Finding]:
     """Findings for every schema violation, de-duplicated (engines differ in how they batch)."""
+    try:
+        found = list(iter_violations(feed) if violations is None else violations)
+    except ValueError:
+        # jsonschema-rs cannot hand back an error whose value nests hundreds of levels deep.
+        path = _too_deep(feed)
+        message = f"'{_field_name(path)}' is nested more than {MAX_DEPTH} levels deep; flatten it."
+        return [make_finding(feed, "nesting-too-deep", path, message)]
     seen: set[tuple[str, str, str]] = set()
     out: list[Finding] = []
-    for violation in iter_violations(feed) if violations is None else violations:
+    for violation in found:
         for finding in findings_for(feed, violation):
             key = (finding.code, finding.pointer, finding.message)
             if key not in seen:

@@ -36,6 +36,14 @@ MOV = "/movies/0"
 EP = "/series/0/seasons/0/episodes/0"
 LONG = "x" * 501
 
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 INVALID = (
     v("root-missing-provider-name", {"/providerName": DELETE}, "missing-field", ""),
     v("root-missing-last-updated", {"/lastUpdated": DELETE}, "missing-field", ""),
@@ -141,6 +149,7 @@ INVALID = (
         "invalid-value",
         f"{MOV}/content/trickPlayFiles/0/quality",
     ),
+    v("tags-nested-300-deep", {f"{SFV0}/tags": nested(300)}, "nesting-too-deep", f"{SFV0}/tags" + "/0" * 62),
     v("ad-break-mm-ss", {f"{MOV}/content/adBreaks/1": "15:00"}, "bad-timecode", f"{MOV}/content/adBreaks/1"),
     v(
         "ad-break-after-end",
