@@ -8,14 +8,16 @@ stderr gets one line per failing feed saying why; never a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import typing as t
+from pathlib import Path
 
 import click
 
 from roku_feed import __version__
-from roku_feed.errors import RokuFeedError
+from roku_feed.errors import BuildError, RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES, load_feed
 from roku_feed.reporting import REPORTER_BY_NAME, CheckResult, RenderOptions, exit_code, summary_line
 from roku_feed.validation import validate_feed
@@ -117,6 +119,135 @@ def validate(
             if not result.passes(warnings_as_errors):
                 click.echo(f"roku-feed: {summary_line(result, warnings_as_errors)}", err=True)
     sys.exit(code)
+
+
+BUILD_EXIT_HELP = """\b
+Exit codes:
+  0  a valid feed was written
+  1  no valid feed could be produced (nothing publishable, or it failed validation)
+  2  unusable input: a source or the channel config cannot be read; bad usage
+"""
+
+
+class _Progress:
+    """A progress bar on stderr for long reads, shown only when a person is watching."""
+
+    def __init__(self, sources: tuple[str, ...]) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.bar: t.Any = None
+        self.remote = any(s.lower().startswith(("http://", "https://")) for s in sources)
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if not self.enabled or not (self.remote or total >= 200):
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Reading sources", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(1, label)
+        if done == total:
+            self.bar.__exit__(None, None, None)
+
+
+def _json_bytes(data: t.Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@cli.command(epilog=BUILD_EXIT_HELP)
+@click.argument("sources", metavar="SOURCE...", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Where to write the Direct Publisher feed (replaced atomically).",
+)
+@click.option(
+    "--channel",
+    "channel_path",
+    type=click.Path(dir_okay=False),
+    help="Channel config (JSON); see docs/build.md. Default: Press TV defaults, no live row.",
+)
+@click.option(
+    "--search-feed", type=click.Path(dir_okay=False), help="Also write the Roku Search feed 2.0 here."
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write the build report (accepted ids, skipped articles with reasons, warnings) as JSON.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help="Remember ETag/Last-Modified of source URLs here, for conditional requests.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds allowed per source URL.",
+)
+@click.option(
+    "--allow-private-urls",
+    is_flag=True,
+    envvar="ROKU_FEED_ALLOW_PRIVATE_URLS",
+    help="Allow source URLs on private, loopback and link-local addresses.",
+)
+def build(
+    sources: tuple[str, ...],
+    output: str,
+    channel_path: str | None,
+    search_feed: str | None,
+    report_path: str | None,
+    state_dir: str | None,
+    timeout: float,
+    allow_private_urls: bool,
+) -> None:
+    """Build the channel feed from SOURCE directories, files (.json, .md, .txt, .xml, .rss,
+    .atom) or http(s) URLs (RSS, Atom, JSON), validate it, and write it to --output.
+
+    Articles that cannot be published are left out and listed with the reason.
+    """
+    from roku_feed.builder import FeedBuilder, serialize
+    from roku_feed.channel import load_channel
+    from roku_feed.files import write_atomic
+    from roku_feed.sources import read_sources
+
+    try:
+        channel = load_channel(channel_path)
+        options: dict[str, t.Any] = {"timeout": timeout, "allow_private": allow_private_urls}
+        if state_dir:
+            options["state_dir"] = Path(state_dir)
+        read = read_sources(sources, on_progress=_Progress(sources), **options)
+        built = FeedBuilder(channel).build(read.articles, skipped=read.skipped)
+        search = None
+        if search_feed:
+            from roku_feed.search_feed import build_search_feed
+
+            search = serialize(build_search_feed(read.articles, channel))
+    except BuildError as exc:
+        if report_path and "report" in exc.extra:
+            write_atomic(report_path, _json_bytes(exc.extra["report"]))
+        click.echo(f"roku-feed: {exc.detail}", err=True)
+        for error in exc.extra.get("errors", [])[:10]:
+            click.echo(f"  {error['code']} {error['pointer']}: {error['message']}", err=True)
+        sys.exit(1)
+    except RokuFeedError as exc:
+        click.echo(f"roku-feed: {exc.detail}", err=True)
+        sys.exit(2)
+    write_atomic(output, built.text.encode("utf-8"))
+    if search is not None:
+        write_atomic(t.cast(str, search_feed), search.encode("utf-8"))
+    if report_path:
+        write_atomic(report_path, _json_bytes(built.report.to_dict()))
+    report = built.report
+    click.echo(
+        f"{output}: {len(report.accepted)} item(s), {len(built.text):,} characters; "
+        f"{len(report.skipped)} skipped, {len(report.warnings)} warning(s)"
+    )
+    for code, count in report.skipped_by_reason().items():
+        click.echo(f"  skipped {count:>4}  {code}")
 
 
 @cli.command()

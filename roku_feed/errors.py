@@ -62,3 +62,39 @@ class UnsafeURLError(FetchError):
     status = 400
     title = "URL refused"
     slug = "url-refused"
+
+
+class ArticleInvalidError(RokuFeedError):
+    """An article failed the article model; `errors` lists each field and what is wrong."""
+
+    status = 422
+    exit_code = 2
+    title = "Article is invalid"
+    slug = "article-invalid"
+
+
+class SourceError(RokuFeedError):
+    """A content source could not be read (missing directory, unreadable file, bad feed)."""
+
+    status = 502
+    exit_code = 2
+    title = "Content source failed"
+    slug = "source-failed"
+
+
+class BuildError(RokuFeedError):
+    """No valid feed could be produced from the articles (nothing publishable, or it failed validation)."""
+
+    status = 500
+    exit_code = 1
+    title = "Feed build failed"
+    slug = "build-failed"
+
+
+class ConfigError(RokuFeedError):
+    """The channel configuration is missing or invalid."""
+
+    status = 500
+    exit_code = 2
+    title = "Invalid configuration"
+    slug = "config-invalid"

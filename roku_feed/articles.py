@@ -1,0 +1,224 @@
+"""The article: what the newsroom publishes, validated with marshmallow into a frozen value.
+
+Every source (files, feeds, URLs, the push API) produces plain mappings; `parse_article`
+turns one into an `Article` or raises ArticleInvalidError naming each bad field and where the
+article came from. Articles are immutable and hashable, so the builder can cache the work it
+does for each one by content.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+from datetime import datetime
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
+
+from roku_feed.errors import ArticleInvalidError
+
+VIDEO_TYPES = ("HLS", "SMOOTH", "DASH", "MP4", "MOV", "M4V")
+QUALITIES = ("SD", "HD", "FHD", "UHD")
+CAPTION_TYPES = ("CLOSED_CAPTION", "SUBTITLE")
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    caption: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Video:
+    url: str
+    type: str | None = None  # HLS, DASH, ...; inferred from the URL when missing
+    quality: str | None = None
+    duration: int | None = None  # seconds
+    bitrate: int | None = None  # kbps
+
+
+@dataclass(frozen=True, slots=True)
+class Caption:
+    url: str
+    language: str
+    type: str = "SUBTITLE"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news article, as the newsroom published it."""
+
+    title: str
+    published: datetime
+    source: str = ""  # where it came from, for reports: "dir/a.md", "feed.xml item 3"
+    id: str | None = None
+    url: str | None = None
+    guid: str | None = None
+    section: str | None = None
+    summary: str | None = None
+    body: str | None = None
+    updated: datetime | None = None
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    featured: bool = False
+    image: Image | None = None
+    video: Video | None = None
+    captions: tuple[Caption, ...] = ()
+
+    @property
+    def changed(self) -> datetime:
+        """When the article last changed: `updated`, else `published`."""
+        return self.updated or self.published
+
+
+def section_name(value: str) -> str:
+    """'News / Middle East' -> 'Middle East': the last step of a breadcrumb, spaces normalized."""
+    steps = [" ".join(step.split()) for step in value.replace("\u00a0", " ").split("/")]
+    steps = [s for s in steps if s]
+    return steps[-1] if steps else ""
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _upper(value: t.Any) -> t.Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+class ImageSchema(_Strict):
+    url = fields.String(required=True, validate=validate.Length(min=1))
+    caption = fields.String(load_default=None)
+    width = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    height = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+
+    @post_load
+    def make(self, data: dict[str, t.Any], **_: t.Any) -> Image:
+        return Image(**data)
+
+
+class VideoSchema(_Strict):
+    url = fields.String(required=True, validate=validate.Length(min=1))
+    type = fields.String(load_default=None, validate=validate.OneOf(VIDEO_TYPES))
+    quality = fields.String(load_default=None, validate=validate.OneOf(QUALITIES))
+    duration = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    bitrate = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+
+    @pre_load
+    def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
+        if isinstance(data, dict):
+            data = {**data, **{k: _upper(data[k]) for k in ("type", "quality") if k in data}}
+            if isinstance(data.get("duration"), float):  # 142.4 seconds -> 142
+                data["duration"] = round(data["duration"])
+        return data
+
+    @post_load
+    def make(self, data: dict[str, t.Any], **_: t.Any) -> Video:
+        return Video(**data)
+
+
+class CaptionSchema(_Strict):
+    url = fields.String(required=True, validate=validate.Length(min=1))
+    language = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"))
+    type = fields.String(load_default="SUBTITLE", validate=validate.OneOf(CAPTION_TYPES))
+
+    @pre_load
+    def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
+        if isinstance(data, dict) and "type" in data:
+            data = {**data, "type": _upper(data["type"])}
+        return data
+
+    @post_load
+    def make(self, data: dict[str, t.Any], **_: t.Any) -> Caption:
+        return Caption(**data)
+
+
+_DATETIME_ERRORS = {
+    "invalid": "Not an ISO 8601 date-time; write e.g. 2026-11-24T09:15:00+03:00.",
+    "invalid_awareness": "No UTC offset; write e.g. 2026-11-24T09:15:00+03:00.",
+}
+
+
+class ArticleSchema(_Strict):
+    """Input shape of an article. Unknown fields are ignored."""
+
+    id = fields.String(load_default=None, validate=validate.Length(min=1))
+    url = fields.String(load_default=None, validate=validate.Length(min=1))
+    guid = fields.String(load_default=None, validate=validate.Length(min=1))
+    title = fields.String(required=True, validate=validate.Length(min=1))
+    section = fields.String(load_default=None)
+    summary = fields.String(load_default=None)
+    body = fields.String(load_default=None)
+    published = fields.AwareDateTime(required=True, format="iso", error_messages=_DATETIME_ERRORS)
+    updated = fields.AwareDateTime(load_default=None, format="iso", error_messages=_DATETIME_ERRORS)
+    tags = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    language = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    )
+    featured = fields.Boolean(load_default=False)
+    image = fields.Nested(ImageSchema, load_default=None)
+    video = fields.Nested(VideoSchema, load_default=None)
+    captions = fields.List(fields.Nested(CaptionSchema), load_default=list)
+
+    @pre_load
+    def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if v is not None}  # null means "not given"
+        if isinstance(data.get("title"), str):
+            data["title"] = " ".join(data["title"].replace("\u00a0", " ").split())
+        if isinstance(data.get("tags"), str):  # "a, b" as written in front matter
+            data["tags"] = [tag.strip() for tag in data["tags"].split(",") if tag.strip()]
+        for key in ("id", "guid", "url"):
+            if isinstance(data.get(key), int | float) and not isinstance(data.get(key), bool):
+                data[key] = str(data[key])
+        return data
+
+    @post_load
+    def make(self, data: dict[str, t.Any], **_: t.Any) -> dict[str, t.Any]:
+        section = section_name(data["section"]) if data.get("section") else None
+        return {
+            **data,
+            "section": section or None,
+            "tags": tuple(data["tags"]),
+            "captions": tuple(data["captions"]),
+        }
+
+
+_SCHEMA = ArticleSchema()
+
+
+def _flatten(messages: t.Any, prefix: str = "") -> list[dict[str, str]]:
+    """marshmallow's nested message dict -> [{'field': 'video.duration', 'message': ...}]."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = (
+                f"{prefix}.{key}"
+                if prefix and not isinstance(key, int)
+                else (f"{prefix}[{key}]" if isinstance(key, int) else str(key))
+            )
+            out.extend(_flatten(value, name))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [{"field": prefix or "article", "message": " ".join(messages)}]
+    return [{"field": prefix or "article", "message": str(messages)}]
+
+
+def parse_article(data: t.Any, source: str) -> Article:
+    """Validate one article mapping; raise ArticleInvalidError naming every bad field and the source."""
+    if not isinstance(data, dict):
+        raise ArticleInvalidError(
+            f"{source}: an article must be a JSON object, not {type(data).__name__}",
+            source=source,
+            errors=[{"field": "article", "message": "Not an object."}],
+        )
+    try:
+        loaded = _SCHEMA.load(data)
+    except ValidationError as exc:
+        errors = _flatten(exc.messages)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise ArticleInvalidError(f"{source}: {summary}", source=source, errors=errors) from None
+    return Article(source=source, **loaded)

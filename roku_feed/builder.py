@@ -1,0 +1,473 @@
+"""Articles in, Direct Publisher feed out: one shortFormVideo per publishable article.
+
+The build is deterministic: the same articles, in any order, give byte-identical JSON, and
+`lastUpdated` is the newest article change, not the build time. Work done per article (text
+clean-up, item assembly, its serialized size) is cached by the article's content, so a
+rebuild after one article changed redoes the text work for that article only. A feed that
+fails validation is never returned: the build raises BuildError instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import typing as t
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from roku_feed.articles import Article
+from roku_feed.channel import Channel
+from roku_feed.errors import BuildError
+from roku_feed.sources import Skipped
+from roku_feed.text import clip, paragraphs, plain
+from roku_feed.validation import Severity, validate_feed
+
+MAX_ID = 50
+MAX_TAG = 20
+MAX_PLAYLIST_NAME = 20
+
+#: Why an article was left out. Documented in docs/build.md; a test keeps the two in step.
+SKIP_REASONS = {
+    "invalid-article": "The article failed the article model (a field is missing or malformed).",
+    "unreadable-file": "A file in a source directory could not be read or parsed.",
+    "no-id": "No id, canonical URL or guid to derive a stable id from.",
+    "no-title": "The title is empty once HTML is stripped.",
+    "no-video": "The article has no video; Roku can only show playable items.",
+    "no-duration": "The video has no duration in seconds.",
+    "unknown-video-type": "The video type is not given and cannot be told from the URL.",
+    "no-image": "The article has no image for the thumbnail.",
+    "bad-media-url": "A video, image or caption URL is not an absolute http(s) URL.",
+    "superseded": "Another article has the same id and changed later; that one is published.",
+    "outside-retention": "Published before the channel's retention window.",
+    "over-byte-budget": "Left out, oldest first, to keep the feed within the byte budget.",
+}
+
+_TYPE_BY_SUFFIX = {
+    ".m3u8": "HLS",
+    ".mpd": "DASH",
+    ".ism": "SMOOTH",
+    ".isml": "SMOOTH",
+    ".mp4": "MP4",
+    ".mov": "MOV",
+    ".m4v": "M4V",
+}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+def _is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def infer_video_type(url: str) -> str | None:
+    """HLS, DASH, SMOOTH, MP4, MOV or M4V from the URL's path, or None."""
+    path = urlsplit(url).path.lower()
+    for suffix, kind in _TYPE_BY_SUFFIX.items():
+        if path.endswith(suffix) or f"{suffix}/" in path:  # .ism/manifest for Smooth Streaming
+            return kind
+    return None
+
+
+def _short_hash(text: str, n: int = 10) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port, query, fragment and trailing slash dropped."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/") or "/", "", ""))
+
+
+def item_id(article: Article) -> str | None:
+    """The article's id, or one derived from its canonical URL or guid: <= 50 chars, stable forever.
+
+    Never derived from file names or order, which change when the newsroom reorganizes files.
+    """
+    if article.id:
+        given = article.id.strip()
+        return given if len(given) <= MAX_ID else f"{given[: MAX_ID - 11]}-{_short_hash(given)}"
+    basis = canonical_url(article.url) if article.url and _is_http(article.url) else article.guid
+    if not basis:
+        return None
+    last = urlsplit(basis).path.rstrip("/").rsplit("/", 1)[-1] if "://" in basis else basis
+    slug = _SLUG.sub("-", last.lower()).strip("-")[: MAX_ID - 11].strip("-")
+    return f"{slug}-{_short_hash(basis)}" if slug else f"article-{_short_hash(basis)}"
+
+
+def clean_tags(tags: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Lower-cased, space-normalized, de-duplicated tags; and those dropped for being over 20 chars."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for tag in tags:
+        value = " ".join(tag.lower().split())
+        if not value or value in kept:
+            continue
+        (kept if len(value) <= MAX_TAG else dropped).append(value)
+    return kept, dropped
+
+
+def descriptions(article: Article) -> tuple[str, str | None]:
+    """shortDescription (<= 200) and longDescription (<= 500, or None when it would repeat the short)."""
+    body = paragraphs(article.body) if article.body else []
+    summary = plain(article.summary) if article.summary else ""
+    short = clip(summary or (body[0] if body else "") or plain(article.title), 200)
+    long_text = clip(" ".join(body), 500) if body else ""
+    if not long_text and summary:
+        long_text = clip(summary, 500)
+    if not long_text or long_text.strip() == short.strip():
+        return short, None
+    return short, long_text
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The per-article work the builder caches: the item, and its size in the compact feed."""
+
+    article: Article
+    id: str
+    item: dict[str, t.Any]
+    size: int
+    warnings: tuple[dict[str, str], ...] = ()
+
+
+def _skip(article: Article, code: str, message: str, item: str | None = None) -> Skipped:
+    return Skipped(article.source, code, message, item or article.id)
+
+
+def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
+    """Turn one article into a shortFormVideo item, or say why it cannot be one."""
+    ident = item_id(article)
+    if ident is None:
+        return _skip(article, "no-id", "No id, url or guid: give the article an id or its canonical URL.")
+    title = plain(article.title)
+    if not title:
+        return _skip(article, "no-title", "The title is empty once HTML is removed.", ident)
+    video = article.video
+    if video is None:
+        return _skip(article, "no-video", "No video: Roku can only publish playable items.", ident)
+    if not _is_http(video.url):
+        return _skip(article, "bad-media-url", f"video.url {video.url!r} is not an http(s) URL.", ident)
+    if not video.duration:
+        return _skip(article, "no-duration", "video.duration (seconds) is missing.", ident)
+    video_type = video.type or infer_video_type(video.url)
+    if video_type is None:
+        return _skip(
+            article,
+            "unknown-video-type",
+            f"video.type is not given and {video.url!r} does not show it; set video.type.",
+            ident,
+        )
+    if article.image is None:
+        return _skip(article, "no-image", "No image: Roku needs a thumbnail for every item.", ident)
+    if not _is_http(article.image.url):
+        return _skip(
+            article, "bad-media-url", f"image.url {article.image.url!r} is not an http(s) URL.", ident
+        )
+    for i, caption in enumerate(article.captions):
+        if not _is_http(caption.url):
+            return _skip(
+                article, "bad-media-url", f"captions[{i}].url {caption.url!r} is not an http(s) URL.", ident
+            )
+
+    short, long_ = descriptions(article)
+    tags, dropped = clean_tags(article.tags)
+    rendition: dict[str, t.Any] = {
+        "url": video.url,
+        "quality": video.quality or channel.default_quality,
+        "videoType": video_type,
+    }
+    if video.bitrate:
+        rendition["bitrate"] = video.bitrate
+    content: dict[str, t.Any] = {
+        "dateAdded": _iso(article.published),
+        "videos": [rendition],
+        "duration": video.duration,
+    }
+    if article.captions:
+        content["captions"] = [
+            {"url": c.url, "language": c.language, "captionType": c.type} for c in article.captions
+        ]
+    content["language"] = article.language or channel.language
+    item: dict[str, t.Any] = {
+        "id": ident,
+        "title": title,
+        "content": content,
+        "thumbnail": article.image.url,
+        "shortDescription": short,
+    }
+    if long_:
+        item["longDescription"] = long_
+    item["releaseDate"] = article.published.date().isoformat()  # in the article's own offset
+    item["genres"] = list(channel.genres)
+    if tags:
+        item["tags"] = tags
+    item["rating"] = {"rating": channel.rating}
+    warnings = tuple(
+        {
+            "code": "tag-too-long",
+            "id": ident,
+            "message": f"tag {tag!r} is over {MAX_TAG} characters; left out",
+        }
+        for tag in dropped
+    )
+    return Prepared(article, ident, item, len(serialize(item)), warnings)
+
+
+def serialize(feed: t.Any) -> str:
+    """The one serialization of a feed: compact UTF-8 JSON, which keeps under Roku's size limit."""
+    return json.dumps(feed, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class BuildReport:
+    """What the build published, what it left out and why, and what it noticed."""
+
+    accepted: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, t.Any]:
+        return {
+            "accepted": self.accepted,
+            "skipped": [s.to_dict() for s in self.skipped],
+            "warnings": self.warnings,
+        }
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for skipped in self.skipped:
+            counts[skipped.code] = counts.get(skipped.code, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True)
+class Built:
+    """A validated feed, its serialized text, and the report."""
+
+    feed: dict[str, t.Any]
+    text: str
+    report: BuildReport
+
+
+def _newest_first(prepared: Prepared) -> tuple[float, str]:
+    return -prepared.article.published.timestamp(), prepared.id
+
+
+def _winner_key(prepared: Prepared) -> tuple[float, float, str]:
+    article = prepared.article
+    return article.changed.timestamp(), article.published.timestamp(), article.source
+
+
+class _Names:
+    """Unique playlist names of at most 20 characters."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def __call__(self, title: str) -> str:
+        base = title[:MAX_PLAYLIST_NAME].rstrip()
+        name, n = base, 2
+        while name in self.used:
+            suffix = f" {n}"
+            name, n = base[: MAX_PLAYLIST_NAME - len(suffix)].rstrip() + suffix, n + 1
+        self.used.add(name)
+        return name
+
+
+def _live_feed(channel: Channel) -> dict[str, t.Any] | None:
+    live = channel.live_stream
+    if live is None:
+        return None
+    return {
+        "id": live.id,
+        "title": live.title,
+        "content": {
+            "dateAdded": "2020-01-01T00:00:00+00:00",  # fixed: a live stream has no add date that changes
+            "videos": [{"url": live.url, "quality": live.quality, "videoType": live.video_type}],
+            "duration": 0,
+            "language": live.language or channel.language,
+        },
+        "thumbnail": live.thumbnail,
+        "brandedThumbnail": live.branded_thumbnail,
+        "shortDescription": live.short_description,
+        "longDescription": live.long_description,
+        "rating": {"rating": channel.rating},
+        "genres": list(channel.genres),
+    }
+
+
+def _rows(items: list[Prepared], channel: Channel, live: dict[str, t.Any] | None) -> tuple[list, list]:
+    """Categories and the playlists behind them: live, top stories, latest, then one per section."""
+    names = _Names()
+    categories: list[dict[str, t.Any]] = []
+    playlists: list[dict[str, t.Any]] = []
+
+    def row(title: str, ids: list[str]) -> None:
+        if ids:
+            name = names(title)
+            playlists.append({"name": name, "itemIds": ids})
+            categories.append({"name": title, "playlistName": name, "order": "manual"})
+
+    if live is not None:
+        row(channel.live_title, [live["id"]])
+    row(channel.top_stories_title, [p.id for p in items if p.article.featured][: channel.top_stories_size])
+    row(channel.latest_title, [p.id for p in items][: channel.latest_size])
+    by_section: dict[str, list[str]] = {}
+    for p in items:
+        if p.article.section:
+            by_section.setdefault(p.article.section, []).append(p.id)
+    configured = {s.name: s.title for s in channel.sections}
+    order = [s.name for s in channel.sections]
+    if channel.other_sections:
+        order += sorted(name for name in by_section if name not in configured)
+    for name in order:
+        row(configured.get(name, name), by_section.get(name, []))
+    return categories, playlists
+
+
+class FeedBuilder:
+    """Builds feeds for one channel, keeping per-article work between builds."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self._cache: dict[Article, Prepared | Skipped] = {}
+
+    def _prepare_all(self, articles: Iterable[Article]) -> list[Prepared | Skipped]:
+        cache: dict[Article, Prepared | Skipped] = {}
+        for article in articles:
+            if article not in cache:
+                cache[article] = self._cache.get(article) or prepare(article, self.channel)
+        self._cache = cache  # keep only what this build used: the cache cannot grow without bound
+        return list(cache.values())
+
+    def build(
+        self, articles: Iterable[Article], *, now: datetime | None = None, skipped: Iterable[Skipped] = ()
+    ) -> Built:
+        """Build and validate the feed; raise BuildError when no valid feed can be made."""
+        report = BuildReport(skipped=list(skipped))
+        winners: dict[str, Prepared] = {}
+        for result in self._prepare_all(articles):
+            if isinstance(result, Skipped):
+                report.skipped.append(result)
+                continue
+            report.warnings.extend(result.warnings)
+            current = winners.get(result.id)
+            if current is None:
+                winners[result.id] = result
+                continue
+            older, newer = sorted((current, result), key=_winner_key)
+            winners[result.id] = newer
+            report.skipped.append(
+                _skip(
+                    older.article,
+                    "superseded",
+                    f"Replaced by {newer.article.source} (changed {_iso(newer.article.changed)}).",
+                    older.id,
+                )
+            )
+        items = sorted(winners.values(), key=_newest_first)
+        if self.channel.retention_days:
+            cutoff = (now or datetime.now(UTC)) - timedelta(days=self.channel.retention_days)
+            kept = [p for p in items if p.article.published >= cutoff]
+            report.skipped += [
+                _skip(
+                    p.article,
+                    "outside-retention",
+                    f"Published {_iso(p.article.published)}, before the "
+                    f"{self.channel.retention_days}-day window.",
+                    p.id,
+                )
+                for p in items
+                if p.article.published < cutoff
+            ]
+            items = kept
+        if not items:
+            raise BuildError("no publishable article: nothing to put in the feed", report=report.to_dict())
+        feed, text = self._fit(items, report)
+        loaded = validate_feed(feed, size=len(text))
+        for finding in loaded.findings:
+            if finding.severity is Severity.WARNING:
+                report.warnings.append(
+                    {"code": finding.code, "message": f"{finding.pointer}: {finding.message}"}
+                )
+        if not loaded.valid:
+            errors = [f.to_dict() for f in loaded.findings if f.severity is Severity.ERROR]
+            raise BuildError(
+                f"the built feed fails validation with {loaded.errors} error(s)",
+                errors=errors,
+                report=report.to_dict(),
+            )
+        report.accepted = [item["id"] for item in feed["shortFormVideos"]]
+        report.skipped.sort(key=lambda s: (s.code, s.source, s.id or ""))
+        report.warnings.sort(key=lambda w: (w["code"], w.get("id", ""), w["message"]))
+        return Built(feed, text, report)
+
+    def _assemble(self, items: list[Prepared]) -> dict[str, t.Any]:
+        live = _live_feed(self.channel)
+        categories, playlists = _rows(items, self.channel, live)
+        feed: dict[str, t.Any] = {
+            "providerName": self.channel.provider_name,
+            "lastUpdated": _iso(max((p.article.changed for p in items), key=lambda d: d.timestamp())),
+            "language": self.channel.language,
+        }
+        if live is not None:
+            feed["liveFeeds"] = [live]
+        feed["shortFormVideos"] = [p.item for p in items]
+        feed["categories"] = categories
+        feed["playlists"] = playlists
+        return feed
+
+    def _fit(self, items: list[Prepared], report: BuildReport) -> tuple[dict[str, t.Any], str]:
+        """The feed with as many of the newest items as the byte budget holds; never a cut feed."""
+        budget = self.channel.byte_budget
+        feed = self._assemble(items)
+        text = serialize(feed)
+        if budget is None or len(text) <= budget:
+            return feed, text
+        # Estimate each item's share (its JSON, a comma, and its id in up to three playlists),
+        # keep the newest that fit, then confirm with the real size and trim further if needed.
+        skeleton = len(serialize(self._assemble(items[:1]))) - items[0].size
+        total, keep = skeleton, 0
+        for p in items:
+            cost = p.size + 1 + 3 * (len(p.id) + 3)
+            if total + cost > budget:
+                break
+            total, keep = total + cost, keep + 1
+        while keep > 0:
+            feed = self._assemble(items[:keep])
+            text = serialize(feed)
+            if len(text) <= budget:
+                break
+            keep -= 1
+        if keep == 0:
+            raise BuildError(
+                f"not even the newest item fits in the {budget:,}-character budget", report=report.to_dict()
+            )
+        report.skipped += [
+            _skip(
+                p.article,
+                "over-byte-budget",
+                f"Left out to keep the feed within {budget:,} characters.",
+                p.id,
+            )
+            for p in items[keep:]
+        ]
+        return feed, text
+
+
+def build_feed(
+    articles: Iterable[Article], channel: Channel, *, now: datetime | None = None
+) -> tuple[dict[str, t.Any], BuildReport]:
+    """Build and validate a feed from articles; raise BuildError when no valid feed can be made."""
+    built = FeedBuilder(channel).build(articles, now=now)
+    return built.feed, built.report

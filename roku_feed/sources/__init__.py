@@ -1,0 +1,171 @@
+"""Content sources: files, directories and URLs, all producing articles through one interface.
+
+Each format module turns bytes into plain article mappings (the `ArticleSchema` input shape)
+labelled with where they came from; `read_sources` validates them into `Article`s. An input
+that cannot become an article is not an error that stops the build: it is `Skipped`, with a
+reason code and a message naming the file (and item), so the editor can fix it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roku_feed.articles import Article, parse_article
+from roku_feed.errors import ArticleInvalidError, RokuFeedError, SourceError
+
+#: Largest article file read from disk; a newsroom article is a few KB.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+RawArticle = tuple[t.Any, str]  # (mapping in ArticleSchema's shape, source label)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An input that was left out, and why."""
+
+    source: str
+    code: str
+    message: str
+    id: str | None = None
+
+    def to_dict(self) -> dict[str, t.Any]:
+        out: dict[str, t.Any] = {"source": self.source}
+        if self.id is not None:
+            out["id"] = self.id
+        out.update(code=self.code, message=self.message)
+        return out
+
+
+@dataclass
+class SourceResult:
+    """Articles read from all sources, and the inputs that could not become articles."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _json_articles(raw: bytes, source: str) -> Iterator[RawArticle]:
+    from roku_feed.loading import parse_feed  # same strict JSON reading as feeds
+
+    data = parse_feed(raw, source).data
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            yield item, f"{source} [{i}]"
+    else:
+        yield data, source
+
+
+def _text_articles(raw: bytes, source: str) -> Iterator[RawArticle]:
+    from roku_feed.sources.website import article_from_text
+
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{source}: not UTF-8 (byte {exc.start})") from None
+    yield article_from_text(text, source), source
+
+
+def _feed_articles(raw: bytes, source: str) -> Iterator[RawArticle]:
+    from roku_feed.sources.syndication import articles_from_feed
+
+    yield from articles_from_feed(raw, source)
+
+
+READER_BY_SUFFIX: dict[str, Callable[[bytes, str], Iterator[RawArticle]]] = {
+    ".json": _json_articles,
+    ".md": _text_articles,
+    ".txt": _text_articles,
+    ".xml": _feed_articles,
+    ".rss": _feed_articles,
+    ".atom": _feed_articles,
+}
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in READER_BY_SUFFIX and not p.name.startswith(".")
+        )
+    return [path]
+
+
+def read_file(path: Path, label: str) -> Iterator[RawArticle]:
+    """Raw articles in one file; SourceError when it cannot be read at all."""
+    reader = READER_BY_SUFFIX.get(path.suffix.lower())
+    if reader is None:
+        raise SourceError(
+            f"{label}: unknown file type {path.suffix!r} (use .json, .md, .txt, .xml, .rss, .atom)"
+        )
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SourceError(f"{label}: {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for one file")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    yield from reader(raw, label)
+
+
+def _collect(raws: Iterable[RawArticle], result: SourceResult) -> None:
+    for data, label in raws:
+        try:
+            result.articles.append(parse_article(data, label))
+        except ArticleInvalidError as exc:
+            given = data.get("id") if isinstance(data, dict) else None
+            result.skipped.append(
+                Skipped(label, "invalid-article", exc.detail, given if isinstance(given, str) else None)
+            )
+
+
+def list_inputs(specs: Sequence[str]) -> list[tuple[str, Path | None]]:
+    """Every input to read, in order: (label, path) for files, (url, None) for URLs.
+
+    Raises SourceError when a named path does not exist: a mistyped source must stop the build.
+    """
+    inputs: list[tuple[str, Path | None]] = []
+    for spec in specs:
+        if spec.lower().startswith(("http://", "https://")):
+            inputs.append((spec, None))
+            continue
+        root = Path(spec)
+        if not root.exists():
+            raise SourceError(f"{spec}: no such file or directory")
+        inputs += [(str(path), path) for path in _files(root)]
+    return inputs
+
+
+def read_sources(
+    specs: Sequence[str],
+    *,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    **url_options: t.Any,
+) -> SourceResult:
+    """Read every source (directory, file or http(s) URL) into articles and skipped inputs.
+
+    A source named by the caller that cannot be read (missing path, URL down, an unreadable
+    file) raises: the caller decides whether that stops the build. A bad file found inside a
+    directory is skipped instead, with its reason, so one broken file cannot stop the channel.
+    """
+    inputs = list_inputs(specs)
+    named = set(specs)
+    result = SourceResult()
+    for done, (label, path) in enumerate(inputs, start=1):
+        if path is None:
+            from roku_feed.sources.remote import read_url
+
+            _collect(read_url(label, **url_options), result)
+        else:
+            try:
+                _collect(read_file(path, label), result)
+            except RokuFeedError as exc:
+                if label in named:
+                    raise
+                result.skipped.append(Skipped(label, "unreadable-file", exc.detail))
+        if on_progress:
+            on_progress(done, len(inputs), label)
+    return result
