@@ -8,14 +8,19 @@ does for each one by content.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from roku_feed.errors import ArticleInvalidError
 
+MAX_ID = 50
+_SLUG = re.compile(r"[^a-z0-9]+")
 VIDEO_TYPES = ("HLS", "SMOOTH", "DASH", "MP4", "MOV", "M4V")
 QUALITIES = ("SD", "HD", "FHD", "UHD")
 CAPTION_TYPES = ("CLOSED_CAPTION", "SUBTITLE")
@@ -222,3 +227,56 @@ def parse_article(data: t.Any, source: str) -> Article:
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise ArticleInvalidError(f"{source}: {summary}", source=source, errors=errors) from None
     return Article(source=source, **loaded)
+
+
+def is_http(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _short_hash(text: str, n: int = 10) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def canonical_url(url: str) -> str:
+    """Scheme and host lower-cased, default port, query, fragment and trailing slash dropped."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/") or "/", "", ""))
+
+
+def item_id(article: Article) -> str | None:
+    """The article's id, or one derived from its canonical URL or guid: <= 50 chars, stable forever.
+
+    Never derived from file names or order, which change when the newsroom reorganizes files.
+    """
+    if article.id:
+        given = article.id.strip()
+        return given if len(given) <= MAX_ID else f"{given[: MAX_ID - 11]}-{_short_hash(given)}"
+    basis = canonical_url(article.url) if article.url and is_http(article.url) else article.guid
+    if not basis:
+        return None
+    last = urlsplit(basis).path.rstrip("/").rsplit("/", 1)[-1] if "://" in basis else basis
+    slug = _SLUG.sub("-", last.lower()).strip("-")[: MAX_ID - 11].strip("-")
+    return f"{slug}-{_short_hash(basis)}" if slug else f"article-{_short_hash(basis)}"
+
+
+def article_to_dict(article: Article) -> dict[str, t.Any]:
+    """The article as a mapping `parse_article` reads back to an equal Article (for storage)."""
+    out: dict[str, t.Any] = {}
+    for name in Article.__slots__:
+        value = getattr(article, name)
+        if name == "source" or value is None or value == () or (name == "featured" and not value):
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif name == "tags":
+            value = list(value)
+        elif name in ("image", "video"):
+            value = {k: getattr(value, k) for k in value.__slots__ if getattr(value, k) is not None}
+        elif name == "captions":
+            value = [{k: getattr(c, k) for k in c.__slots__} for c in value]
+        out[name] = value
+    return out

@@ -9,23 +9,20 @@ fails validation is never returned: the build raises BuildError instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import typing as t
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from roku_feed.articles import Article
+from roku_feed.articles import Article, is_http, item_id
 from roku_feed.channel import Channel
 from roku_feed.errors import BuildError
 from roku_feed.sources import Skipped
 from roku_feed.text import clip, paragraphs, plain
 from roku_feed.validation import Severity, validate_feed
 
-MAX_ID = 50
 MAX_TAG = 20
 MAX_PLAYLIST_NAME = 20
 
@@ -54,16 +51,10 @@ _TYPE_BY_SUFFIX = {
     ".mov": "MOV",
     ".m4v": "M4V",
 }
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def _iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
-
-
-def _is_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def infer_video_type(url: str) -> str | None:
@@ -73,35 +64,6 @@ def infer_video_type(url: str) -> str | None:
         if path.endswith(suffix) or f"{suffix}/" in path:  # .ism/manifest for Smooth Streaming
             return kind
     return None
-
-
-def _short_hash(text: str, n: int = 10) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
-
-
-def canonical_url(url: str) -> str:
-    """Scheme and host lower-cased, default port, query, fragment and trailing slash dropped."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme.lower(), host, parts.path.rstrip("/") or "/", "", ""))
-
-
-def item_id(article: Article) -> str | None:
-    """The article's id, or one derived from its canonical URL or guid: <= 50 chars, stable forever.
-
-    Never derived from file names or order, which change when the newsroom reorganizes files.
-    """
-    if article.id:
-        given = article.id.strip()
-        return given if len(given) <= MAX_ID else f"{given[: MAX_ID - 11]}-{_short_hash(given)}"
-    basis = canonical_url(article.url) if article.url and _is_http(article.url) else article.guid
-    if not basis:
-        return None
-    last = urlsplit(basis).path.rstrip("/").rsplit("/", 1)[-1] if "://" in basis else basis
-    slug = _SLUG.sub("-", last.lower()).strip("-")[: MAX_ID - 11].strip("-")
-    return f"{slug}-{_short_hash(basis)}" if slug else f"article-{_short_hash(basis)}"
 
 
 def clean_tags(tags: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -155,7 +117,7 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
     video = article.video
     if video is None:
         return _skip(article, "no-video", "No video: Roku can only publish playable items.", ident)
-    if not _is_http(video.url):
+    if not is_http(video.url):
         return _skip(article, "bad-media-url", f"video.url {video.url!r} is not an http(s) URL.", ident)
     if not video.duration:
         return _skip(article, "no-duration", "video.duration (seconds) is missing.", ident)
@@ -169,12 +131,12 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
         )
     if article.image is None:
         return _skip(article, "no-image", "No image: Roku needs a thumbnail for every item.", ident)
-    if not _is_http(article.image.url):
+    if not is_http(article.image.url):
         return _skip(
             article, "bad-media-url", f"image.url {article.image.url!r} is not an http(s) URL.", ident
         )
     for i, caption in enumerate(article.captions):
-        if not _is_http(caption.url):
+        if not is_http(caption.url):
             return _skip(
                 article, "bad-media-url", f"captions[{i}].url {caption.url!r} is not an http(s) URL.", ident
             )

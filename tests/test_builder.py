@@ -12,15 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import roku_feed.builder as builder_module
-from roku_feed.articles import Article, parse_article
+from roku_feed.articles import Article, canonical_url, item_id, parse_article
 from roku_feed.builder import (
     SKIP_REASONS,
     FeedBuilder,
     build_feed,
-    canonical_url,
     descriptions,
     infer_video_type,
-    item_id,
     serialize,
 )
 from roku_feed.channel import Channel, LiveStream, Section

@@ -1,0 +1,100 @@
+"""The catalog: every article the channel knows, in SQLite, so stories outlive the upstream window.
+
+One row per item id (the id the builder would publish it under). Writes are transactions:
+a batch of articles is stored whole or not at all. Upserts are idempotent, and an older
+version never replaces a newer one (the same rule the builder applies to duplicate ids).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from roku_feed.articles import Article, article_to_dict, item_id, parse_article
+from roku_feed.errors import ArticleInvalidError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id      TEXT PRIMARY KEY,
+    changed REAL NOT NULL,     -- epoch seconds of updated-else-published: newer wins
+    source  TEXT NOT NULL,
+    data    TEXT NOT NULL      -- the article as JSON (article_to_dict)
+);
+"""
+
+
+class Catalog:
+    """Articles by item id in one SQLite file (WAL, so readers never wait for a writer)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout=10000")
+            yield db
+        finally:
+            db.close()
+
+    def upsert(self, articles: Iterable[Article]) -> int:
+        """Store articles in one transaction; return how many rows changed.
+
+        Raises ArticleInvalidError (and stores nothing) when an article has no derivable id.
+        """
+        rows = []
+        for article in articles:
+            ident = item_id(article)
+            if ident is None:
+                raise ArticleInvalidError(
+                    f"{article.source}: no id, url or guid to store the article under",
+                    source=article.source,
+                    errors=[{"field": "id", "message": "Give an id, a url or a guid."}],
+                )
+            data = json.dumps(article_to_dict(article), ensure_ascii=False, sort_keys=True)
+            rows.append((ident, article.changed.timestamp(), article.source, data))
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                before = db.total_changes
+                db.executemany(
+                    "INSERT INTO articles (id, changed, source, data) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(id) DO UPDATE SET changed=excluded.changed, source=excluded.source, "
+                    "data=excluded.data "
+                    "WHERE excluded.changed >= articles.changed AND excluded.data != articles.data",
+                    rows,
+                )
+                changed = db.total_changes - before
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return changed
+
+    def delete(self, ident: str) -> bool:
+        """Remove one article; True when it existed."""
+        with self._connect() as db:
+            return db.execute("DELETE FROM articles WHERE id = ?", (ident,)).rowcount > 0
+
+    def articles(self) -> list[Article]:
+        """Every stored article, in id order."""
+        with self._connect() as db:
+            rows = db.execute("SELECT source, data FROM articles ORDER BY id").fetchall()
+        return [parse_article(json.loads(data), source) for source, data in rows]
+
+    def __len__(self) -> int:
+        with self._connect() as db:
+            return int(db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+
+    def ids(self) -> set[str]:
+        with self._connect() as db:
+            return {row[0] for row in db.execute("SELECT id FROM articles")}

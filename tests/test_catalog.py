@@ -1,0 +1,63 @@
+"""The SQLite catalog: round trips, idempotent upserts, newer wins, all-or-nothing batches."""
+
+from __future__ import annotations
+
+import pytest
+from test_builder import make
+
+from roku_feed.articles import article_to_dict, item_id, parse_article
+from roku_feed.catalog import Catalog
+from roku_feed.errors import ArticleInvalidError
+
+
+def test_article_round_trips_through_its_dict() -> None:
+    article = make(
+        1,
+        featured=True,
+        language="fa",
+        updated="2026-11-21T10:00:00+03:30",
+        captions=[{"url": "https://m.example/c.vtt", "language": "en", "type": "CLOSED_CAPTION"}],
+        video={
+            "url": "https://m.example/v.mp4",
+            "type": "MP4",
+            "quality": "FHD",
+            "duration": 61,
+            "bitrate": 2500,
+        },
+    )
+    assert parse_article(article_to_dict(article), article.source) == article
+
+
+def test_upsert_is_idempotent_and_persists(tmp_path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    catalog = Catalog(path)
+    articles = [make(n) for n in range(5)]
+    assert catalog.upsert(articles) == 5
+    assert catalog.upsert(articles) == 0  # the same content again changes nothing
+    reopened = Catalog(path)
+    assert sorted(a.title for a in reopened.articles()) == sorted(a.title for a in articles)
+    assert len(reopened) == 5 and reopened.ids() == {item_id(a) for a in articles}
+
+
+def test_newer_change_wins_and_older_is_ignored(tmp_path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite")
+    newer = make(1, id="story", title="Corrected", updated="2026-11-22T00:00:00+00:00")
+    older = make(1, id="story", title="First draft", updated="2026-11-21T00:00:00+00:00")
+    catalog.upsert([newer])
+    assert catalog.upsert([older]) == 0
+    assert [a.title for a in catalog.articles()] == ["Corrected"]
+
+
+def test_a_batch_with_one_bad_article_stores_nothing(tmp_path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite")
+    with pytest.raises(ArticleInvalidError, match="no id, url or guid"):
+        catalog.upsert([make(1), make(2, url=None)])
+    assert len(catalog) == 0
+
+
+def test_delete(tmp_path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite")
+    catalog.upsert([make(1), make(2)])
+    assert catalog.delete(item_id(make(1))) is True
+    assert catalog.delete(item_id(make(1))) is False
+    assert [a.title for a in catalog.articles()] == ["Story number 2"]
