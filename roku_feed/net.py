@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.structures import CaseInsensitiveDict
 
 from roku_feed import __version__
 from roku_feed.errors import FeedTooLargeError, FetchError, UnsafeURLError
@@ -32,7 +33,7 @@ class Fetched:
 
     url: str
     status: int
-    headers: t.Mapping[str, str]
+    headers: t.Mapping[str, str]  # case-insensitive, as HTTP header names are
     content: bytes
 
 
@@ -111,7 +112,7 @@ def fetch(
                     upstream_status=response.status_code,
                 )
             body = _read_body(response, current, max_bytes, deadline, timeout)
-            return Fetched(current, response.status_code, dict(response.headers), body)
+            return Fetched(current, response.status_code, CaseInsensitiveDict(response.headers), body)
     raise FetchError(f"{url}: more than {max_redirects} redirects")
 
 
