@@ -14,12 +14,13 @@ $(STAMP): pyproject.toml
 
 PORT ?= 8000
 
-# Until the feed service lands (issue #4), `make run` checks the sample channel feed and serves
-# it as a static file; it refuses to serve a feed that fails validation.
+# Builds the channel feed from sample_content/ and serves it; a build that fails validation
+# writes nothing, so nothing invalid is ever served.
 run: $(STAMP)
-	$(BIN)/roku-feed validate sample_content/feed.json
-	@echo "Serving the sample channel feed at http://127.0.0.1:$(PORT)/feed.json (Ctrl-C stops)"
-	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory sample_content
+	$(BIN)/roku-feed build sample_content/articles --channel sample_content/channel.json \
+		-o build/feed.json --report build/report.json
+	@echo "Serving the channel feed at http://127.0.0.1:$(PORT)/feed.json (Ctrl-C stops)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory build
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,4 +35,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_validate.py --write-readme
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist var .pytest_cache .ruff_cache
