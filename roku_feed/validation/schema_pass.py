@@ -1,7 +1,9 @@
-"""The schema pass: the bundled JSON Schema, compiled once, and its errors turned into findings.
+"""The schema pass: a bundled JSON Schema, compiled once, and its errors turned into findings.
 
-The hot path uses jsonschema-rs (compiled, ~100x faster than pure Python). Errors from any
-engine are first reduced to a neutral `Violation` (instance path, schema path, instance), so
+Two schemas ship: the Direct Publisher feed (the default everywhere) and the Roku Search feed
+2.0. Each is loaded, compiled and indexed at most once per process, on first use. The hot
+path uses jsonschema-rs (compiled, ~100x faster than pure Python). Errors from any engine
+are first reduced to a neutral `Violation` (instance path, schema path, instance), so
 the tests can feed the reference `jsonschema` package's errors through the same mapping and
 check that both engines report the same findings.
 """
@@ -12,11 +14,15 @@ import difflib
 import functools
 import json
 import typing as t
+from dataclasses import dataclass
 from importlib import resources
 
 from roku_feed.validation.findings import Finding, Path, make_finding
 
-SCHEMA_FILE = "roku-direct-publisher.schema.json"
+DP_SCHEMA = "roku-direct-publisher.schema.json"
+SEARCH_SCHEMA = "roku-search-feed.schema.json"
+#: The schema used where none is named: the Direct Publisher feed.
+SCHEMA_FILE = DP_SCHEMA
 
 
 class Violation(t.NamedTuple):
@@ -39,15 +45,15 @@ def load_schema(name: str = SCHEMA_FILE) -> dict[str, t.Any]:
 
 
 @functools.cache
-def _compiled() -> t.Any:
+def _compiled(name: str = SCHEMA_FILE) -> t.Any:
     import jsonschema_rs
 
-    return jsonschema_rs.Draft4Validator(load_schema())
+    return jsonschema_rs.Draft4Validator(load_schema(name))
 
 
-def iter_violations(feed: t.Any) -> t.Iterator[Violation]:
-    """Every schema violation in `feed`, from the compiled validator."""
-    validator = _compiled()
+def iter_violations(feed: t.Any, schema: str = SCHEMA_FILE) -> t.Iterator[Violation]:
+    """Every violation of the schema file `schema` in `feed`, from the compiled validator."""
+    validator = _compiled(schema)
     if validator.is_valid(feed):
         return
     for err in validator.iter_errors(feed):
@@ -56,7 +62,10 @@ def iter_violations(feed: t.Any) -> t.Iterator[Violation]:
 
 # --- from a violation to a finding ------------------------------------------------------------
 
-#: Which definition's composite keyword failed -> the finding code that explains it.
+#: A composite whose branches each require fields: explained as the fields the value lacks.
+_MISSING = "missing-field"
+
+#: Which definition's composite keyword failed -> the finding code that explains it (DP schema).
 _COMPOSITE_CODES = {
     ("", "anyOf"): "no-content",
     ("series", "anyOf"): "series-without-episodes",
@@ -77,25 +86,59 @@ _COMPOSITE_MESSAGES = {
     "rating's source (e.g. USA_PR, MPAA).",
 }
 
-#: Pattern-constrained definitions -> (finding code, what the value should look like).
+_DATE_SHAPE = ("bad-date", "a date in YYYY-MM-DD form, e.g. 2026-11-25")
+_DATETIME_SHAPE = ("bad-datetime", "an ISO 8601 date-time with offset, e.g. 2026-11-25T09:30:00+00:00")
+
+#: Pattern-constrained definitions -> (finding code, what the value should look like) (DP schema).
 _PATTERN_KINDS = {
-    "date": ("bad-date", "a date in YYYY-MM-DD form, e.g. 2026-11-25"),
-    "dateTime": ("bad-datetime", "an ISO 8601 date-time with offset, e.g. 2026-11-25T09:30:00+00:00"),
+    "date": _DATE_SHAPE,
+    "dateTime": _DATETIME_SHAPE,
     "timecode": ("bad-timecode", "an hh:mm:ss offset, e.g. 00:05:30"),
     "url": ("bad-url", "an absolute https:// URL"),
     "language": ("bad-language", "an ISO 639 language code such as en, en-US or fa"),
 }
 
 
+@dataclass(frozen=True)
+class _Vocabulary:
+    """How one schema's composites and shaped strings read as findings.
+
+    Shared definition names (date, dateTime, url, language) map to the same codes in every
+    schema, so a bad date is `bad-date` whichever feed it is in.
+    """
+
+    composites: dict[tuple[str, str], str]
+    patterns: dict[str, tuple[str, str]]
+
+
+_VOCABULARIES = {
+    DP_SCHEMA: _Vocabulary(_COMPOSITE_CODES, _PATTERN_KINDS),
+    SEARCH_SCHEMA: _Vocabulary(
+        # Draft-04 has no if/then: "this type needs these fields" is an anyOf of branches.
+        {("asset", "anyOf"): _MISSING, ("playOption", "anyOf"): _MISSING, ("content", "anyOf"): _MISSING},
+        {
+            "date": _DATE_SHAPE,
+            "dateTime": _DATETIME_SHAPE,
+            "url": ("bad-url", "an absolute http(s) URL"),
+            "language": ("bad-language", "a lower-case ISO 639 language code such as en, es or en-us"),
+            # Closed lists Roku spells in lower case; a pattern stands in for the long enum.
+            "country": ("invalid-value", "a lower-case ISO 3166 alpha-2 country code such as us or mx"),
+            "genre": ("invalid-value", "a lower-case Roku Search genre such as news"),
+        },
+    ),
+}
+
+
 class _SchemaIndex:
     """Lookups into the schema that turn a schema path into the node and definition it names."""
 
-    def __init__(self, schema: dict[str, t.Any]) -> None:
+    def __init__(self, schema: dict[str, t.Any], vocabulary: _Vocabulary) -> None:
         self.schema = schema
         definitions = schema["definitions"]
         self.definition_of_node = {id(node): name for name, node in definitions.items()}
         self.definition_of_node[id(schema)] = ""
-        self.pattern_kind = {definitions[name]["pattern"]: kind for name, kind in _PATTERN_KINDS.items()}
+        self.composite_codes = vocabulary.composites
+        self.pattern_kind = {definitions[name]["pattern"]: kind for name, kind in vocabulary.patterns.items()}
 
     def _deref(self, node: t.Any) -> t.Any:
         while isinstance(node, dict) and "$ref" in node:
@@ -123,8 +166,8 @@ def _ref_parts(ref: str) -> list[str]:
 
 
 @functools.cache
-def _index() -> _SchemaIndex:
-    return _SchemaIndex(load_schema())
+def _index(name: str = SCHEMA_FILE) -> _SchemaIndex:
+    return _SchemaIndex(load_schema(name), _VOCABULARIES[name])
 
 
 def _field_name(path: Path) -> str:
@@ -169,7 +212,7 @@ def _suggest(value: t.Any, allowed: list[t.Any]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _wrong_type(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+def _wrong_type(index: _SchemaIndex, node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
     expected = node["type"]
     return "wrong-type", (
         f"'{name}' must be of type {expected}, not {_json_type(value)} ({_short(value)}); "
@@ -177,7 +220,7 @@ def _wrong_type(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, s
     )
 
 
-def _invalid_value(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+def _invalid_value(index: _SchemaIndex, node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
     allowed = node["enum"]
     listed = ", ".join(str(a) for a in allowed[:12]) + (", ..." if len(allowed) > 12 else "")
     return "invalid-value", (
@@ -185,24 +228,24 @@ def _invalid_value(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str
     )
 
 
-def _too_long(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+def _too_long(index: _SchemaIndex, node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
     limit = node["maxLength"]
     return "too-long", (
         f"'{name}' is {len(value)} characters long; the limit is {limit}. Shorten it by {len(value) - limit}."
     )
 
 
-def _empty(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+def _empty(index: _SchemaIndex, node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
     what = "an empty string" if isinstance(value, str) else "an empty list"
     return "empty-value", f"'{name}' is {what}; give it a value."
 
 
-def _out_of_range(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+def _out_of_range(index: _SchemaIndex, node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
     return "out-of-range", f"'{name}' is {value}; it must be at least {node['minimum']}."
 
 
-def _bad_shape(node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
-    code, shape = _index().pattern_kind[node["pattern"]]
+def _bad_shape(index: _SchemaIndex, node: dict[str, t.Any], name: str, value: t.Any) -> tuple[str, str]:
+    code, shape = index.pattern_kind[node["pattern"]]
     return code, f"'{name}' is {_short(value)}, not {shape}."
 
 
@@ -235,20 +278,56 @@ def _missing_fields(feed: t.Any, node: dict[str, t.Any], path: Path, value: t.An
     return out
 
 
-def findings_for(feed: t.Any, violation: Violation) -> list[Finding]:
-    """Findings (usually one) that explain one schema violation, each naming the field and fix."""
-    index = _index()
+def _applies(branch: dict[str, t.Any], present: dict[str, t.Any]) -> bool:
+    """Whether an anyOf branch is the one meant for this object: its enum conditions hold."""
+    for prop, condition in branch.get("properties", {}).items():
+        if prop not in present:
+            continue
+        if "enum" in condition and present[prop] not in condition["enum"]:
+            return False
+        if present[prop] in condition.get("not", {}).get("enum", ()):
+            return False
+    return True
+
+
+def _missing_in_branches(feed: t.Any, branches: list[t.Any], path: Path, value: t.Any) -> list[Finding]:
+    """Explain a failed "this kind needs these fields" composite as the fields the value lacks."""
+    present = value if isinstance(value, dict) else {}
+    name = _field_name(path)
+    meant = [b for b in branches if _applies(b, present)]
+    if len(meant) == 1:
+        missing = [prop for prop in meant[0].get("required", ()) if prop not in present]
+        hint = meant[0].get("description", "")
+        findings = [
+            make_finding(
+                feed, "missing-field", path, f"Required field '{prop}' is missing from {name}; add it. {hint}"
+            )
+            for prop in missing
+        ]
+        if findings:
+            return findings
+    options = " or ".join(
+        " and ".join(f"'{prop}'" for prop in b["required"]) for b in (meant or branches) if b.get("required")
+    )
+    return [make_finding(feed, "missing-field", path, f"'{name}' needs {options}; add what is missing.")]
+
+
+def findings_for(feed: t.Any, violation: Violation, *, schema: str = SCHEMA_FILE) -> list[Finding]:
+    """Findings (usually one) that explain one violation of `schema`, each naming the field and fix."""
+    index = _index(schema)
     node = index.node_holding(violation.schema_path)
     keyword, path = violation.keyword, violation.instance_path
     if keyword == "required":
         return _missing_fields(feed, node, path, violation.instance)
     explain = _EXPLAIN_VALUE.get(keyword)
     if explain is not None:
-        code, message = explain(node, _field_name(path), violation.instance)
+        code, message = explain(index, node, _field_name(path), violation.instance)
         return [make_finding(feed, code, path, message)]
-    code = _COMPOSITE_CODES.get((index.definition_of_node.get(id(node), "?"), keyword))
+    code = index.composite_codes.get((index.definition_of_node.get(id(node), "?"), keyword))
     if code is None:
         raise LookupError(f"no finding code for schema keyword {keyword!r} at {violation.schema_path}")
+    if code == _MISSING:
+        return _missing_in_branches(feed, node[keyword], path, violation.instance)
     return [make_finding(feed, code, path, _COMPOSITE_MESSAGES[code])]
 
 
@@ -270,10 +349,15 @@ def _too_deep(feed: t.Any) -> Path:
     return ()
 
 
-def schema_findings(feed: t.Any, violations: t.Iterable[Violation] | None = None) -> list[Finding]:
-    """Findings for every schema violation, de-duplicated (engines differ in how they batch)."""
+def schema_findings(
+    feed: t.Any, violations: t.Iterable[Violation] | None = None, *, schema: str = SCHEMA_FILE
+) -> list[Finding]:
+    """Findings for every violation of `schema`, de-duplicated (engines differ in how they batch).
+
+    :param violations: errors from another engine to explain instead (tests compare engines).
+    """
     try:
-        found = list(iter_violations(feed) if violations is None else violations)
+        found = list(iter_violations(feed, schema) if violations is None else violations)
     except ValueError:
         # jsonschema-rs cannot hand back an error whose value nests hundreds of levels deep.
         path = _too_deep(feed)
@@ -282,7 +366,7 @@ def schema_findings(feed: t.Any, violations: t.Iterable[Violation] | None = None
     seen: set[tuple[str, str, str]] = set()
     out: list[Finding] = []
     for violation in found:
-        for finding in findings_for(feed, violation):
+        for finding in findings_for(feed, violation, schema=schema):
             key = (finding.code, finding.pointer, finding.message)
             if key not in seen:
                 seen.add(key)
