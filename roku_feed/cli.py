@@ -223,9 +223,9 @@ def build(
         built = FeedBuilder(channel).build(read.articles, skipped=read.skipped)
         search = None
         if search_feed:
-            from roku_feed.search_feed import build_search_feed
+            from roku_feed.search_feed import search_feed_from
 
-            search = serialize(build_search_feed(read.articles, channel))
+            search = serialize(search_feed_from(built.feed, channel))
     except BuildError as exc:
         if report_path and "report" in exc.extra:
             write_atomic(report_path, _json_bytes(exc.extra["report"]))
@@ -248,6 +248,57 @@ def build(
     )
     for code, count in report.skipped_by_reason().items():
         click.echo(f"  skipped {count:>4}  {code}")
+
+
+@cli.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on (host:port).")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="gunicorn worker processes."
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per worker."
+)
+@click.option(
+    "--content",
+    "content_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Article directory to publish (repeatable). Env: ROKU_FEED_CONTENT_DIRS.",
+)
+@click.option(
+    "--channel",
+    "channel_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Channel config (JSON). Env: ROKU_FEED_CHANNEL_FILE.",
+)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), help="Catalog and snapshots. Env: ROKU_FEED_DATA_DIR."
+)
+def serve(
+    bind: str,
+    workers: int,
+    threads: int,
+    content_dirs: tuple[str, ...],
+    channel_file: str | None,
+    data_dir: str | None,
+) -> None:
+    """Serve the channel feed and the operator API with gunicorn.
+
+    Everything else is configured with ROKU_FEED_* environment variables (see the README).
+    """
+    from roku_feed.web.server import FeedServer
+
+    overrides: dict[str, t.Any] = {}
+    if content_dirs:
+        overrides["CONTENT_DIRS"] = list(content_dirs)
+    if channel_file:
+        overrides["CHANNEL_FILE"] = channel_file
+    if data_dir:
+        overrides["DATA_DIR"] = data_dir
+    FeedServer(
+        {"bind": bind, "workers": workers, "threads": threads, "accesslog": "-", "worker_class": "gthread"},
+        overrides,
+    ).run()
 
 
 @cli.command()

@@ -9,11 +9,13 @@ reachable. A build that would drop too many live items is held until an operator
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import shutil
 import threading
+import time
 import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -213,9 +215,21 @@ class Publisher:
         self.max_drop_share = max_drop_share
         self._lock = threading.Lock()
         self.live: Snapshot | None = None
+        self._checked = 0.0
         current = store.current_id()
         if current is not None:
             self.live = store.load(current)
+
+    def current(self) -> Snapshot | None:
+        """The live snapshot, following a publish by another worker (looked up at most once a second)."""
+        now = time.monotonic()
+        if now - self._checked >= 1.0:
+            self._checked = now
+            ident = self.store.current_id()
+            if ident is not None and (self.live is None or ident != self.live.id):
+                with contextlib.suppress(SnapshotNotFoundError):
+                    self.live = self.store.load(ident)
+        return self.live
 
     def publish(self, snapshot: Snapshot) -> PublishResult:
         """Make `snapshot` live, unless it would drop more than the allowed share of live items."""

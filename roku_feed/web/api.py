@@ -1,0 +1,172 @@
+"""The operator API (JSON): validate any feed, see status and snapshots, push articles, publish.
+
+Write endpoints need `Authorization: Bearer <token>`, compared in constant time with the
+token from the environment (ROKU_FEED_API_TOKEN); with no token configured they are
+disabled, not open. Every error is application/problem+json with field-level details.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import typing as t
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from roku_feed.articles import parse_article
+from roku_feed.errors import ArticleInvalidError
+from roku_feed.loading import parse_feed
+from roku_feed.publisher import diff
+from roku_feed.validation import validate_feed
+from roku_feed.web.problems import problem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _service() -> t.Any:
+    return current_app.extensions["roku_feed"]
+
+
+def write_endpoint(view: t.Callable[..., Response]) -> t.Callable[..., Response]:
+    """Require the bearer token; refuse everything when none is configured."""
+
+    @functools.wraps(view)
+    def guarded(*args: t.Any, **kwargs: t.Any) -> Response:
+        expected = current_app.config.get("API_TOKEN")
+        if not expected:
+            return problem(403, "Write API disabled", "Set ROKU_FEED_API_TOKEN to enable write endpoints.")
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            response = problem(401, "Unauthorized", "Send Authorization: Bearer <token>.")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="roku-feed"'
+            return response
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+def _json_body() -> t.Any:
+    """The request body as JSON, read with the same strict parser as feeds (BOM, duplicates)."""
+    if not request.is_json:
+        raise _Unsupported
+    raw = request.get_data(cache=False)
+    return parse_feed(raw, "request body")
+
+
+class _Unsupported(Exception):
+    pass
+
+
+@bp.errorhandler(_Unsupported)
+def _unsupported(_: _Unsupported) -> Response:
+    return problem(415, "Unsupported Media Type", "Send the body as application/json.")
+
+
+@bp.post("/validate")
+def validate() -> Response:
+    """Validate a feed sent as the body, or fetched from {"url": ...}."""
+    loaded = _json_body()
+    source = "request body"
+    data = loaded.data
+    if isinstance(data, dict) and set(data) == {"url"} and isinstance(data["url"], str):
+        from roku_feed.net import fetch
+
+        config = current_app.config
+        fetched = fetch(
+            data["url"],
+            max_bytes=config["MAX_VALIDATE_BYTES"],
+            timeout=config["FETCH_TIMEOUT"],
+            allow_private=config["ALLOW_PRIVATE_URLS"],
+        )
+        source = data["url"]
+        loaded = parse_feed(fetched.content, source)
+    report = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings)
+    return jsonify({"source": source, **report.to_dict()})
+
+
+@bp.get("/status")
+def status() -> Response:
+    service = _service()
+    live = service.publisher.current()
+    last = service.last_build
+    return jsonify(
+        {
+            "live": live.meta() if live else None,
+            "last_build": last.to_dict() if last else None,
+            "catalog_articles": len(service.catalog),
+            "upstreams": [u.to_dict() for u in service.upstreams.values()],
+        }
+    )
+
+
+@bp.get("/snapshots")
+def snapshots() -> Response:
+    store = _service().store
+    current = store.current_id()
+    out = []
+    for ident in reversed(store.ids()):
+        meta = store.load(ident).meta()
+        out.append({**meta, "live": ident == current})
+    return jsonify({"snapshots": out})
+
+
+@bp.get("/snapshots/<ident>")
+def snapshot(ident: str) -> Response:
+    """One snapshot and its diff (added, removed, changed ids) from the snapshot before it."""
+    store = _service().store
+    snap = store.load(ident)
+    ids = store.ids()
+    position = ids.index(ident)
+    previous = store.load(ids[position - 1]) if position > 0 else None
+    return jsonify(
+        {
+            **snap.meta(),
+            "live": store.current_id() == ident,
+            "previous": previous.id if previous else None,
+            "diff": diff(previous, snap),
+        }
+    )
+
+
+@bp.post("/snapshots/<ident>/publish")
+@write_endpoint
+def publish(ident: str) -> Response:
+    """Make a stored snapshot live: approve a held build, or roll back."""
+    result = _service().publish_stored(ident)
+    return jsonify({"snapshot": result.snapshot.id, "live": True, "diff": result.diff})
+
+
+@bp.post("/articles")
+@write_endpoint
+def push_articles() -> Response:
+    """Store one article or a list (all or none), then rebuild and publish."""
+    data = _json_body().data
+    items = data if isinstance(data, list) else [data]
+    articles, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            articles.append(parse_article(item, f"push[{index}]"))
+        except ArticleInvalidError as exc:
+            errors += [{"index": index, **e} for e in exc.extra["errors"]]
+    if errors:
+        return problem(
+            422, "Invalid article", f"{len(errors)} field error(s); nothing was stored.", errors=errors
+        )
+    build = _service().push(articles)
+    return jsonify({"stored": len(articles), "build": build.to_dict()})
+
+
+@bp.delete("/articles/<ident>")
+@write_endpoint
+def delete_article(ident: str) -> Response:
+    found, build = _service().delete(ident)
+    if not found:
+        return problem(404, "Not Found", f"No article with id {ident!r}.")
+    return jsonify({"deleted": ident, "build": build.to_dict() if build else None})
+
+
+@bp.post("/refresh")
+@write_endpoint
+def refresh() -> Response:
+    """Re-read the content directories and upstream URLs, rebuild, and publish."""
+    return jsonify({"build": _service().refresh().to_dict()})

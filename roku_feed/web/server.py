@@ -1,0 +1,25 @@
+"""Running the app under gunicorn, a production WSGI server (never Flask's debug server)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from gunicorn.app.base import BaseApplication
+
+
+class FeedServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn, configured from code: `roku-feed serve` needs no gunicorn.conf.py."""
+
+    def __init__(self, options: dict[str, t.Any], config: dict[str, t.Any] | None = None) -> None:
+        self.options = options
+        self.app_config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> t.Any:
+        from roku_feed.web import create_app
+
+        return create_app(self.app_config)

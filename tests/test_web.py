@@ -1,0 +1,243 @@
+"""The Flask app through its test client: feed serving, conditional GETs, the operator API, ops."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS
+from test_cli_build import article
+
+from roku_feed.validation import validate_feed
+from roku_feed.web import create_app
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    for n in range(1, 6):
+        (folder / f"{n}.json").write_text(json.dumps(article(n)), encoding="utf-8")
+    return folder
+
+
+def make_app(tmp_path: Path, content: Path | None, **config):
+    settings = {
+        "TESTING": True,
+        "DATA_DIR": str(tmp_path / "var"),
+        "REFRESH_ON_START": False,
+        "CONTENT_DIRS": [str(content)] if content else [],
+        "API_TOKEN": TOKEN,
+        **config,
+    }
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path: Path, content: Path):
+    app = make_app(tmp_path, content)
+    record = app.extensions["roku_feed"].refresh()
+    assert record.ok and record.live, record.message
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# --- public feed --------------------------------------------------------------------------
+
+
+def test_feed_is_served_with_validators_and_cache_headers(client) -> None:
+    response = client.get("/feed.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert response.headers["ETag"].startswith('"') and response.headers["Last-Modified"].endswith("GMT")
+    assert response.headers["Cache-Control"] == "public, max-age=60, stale-while-revalidate=600"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    feed = json.loads(response.data)
+    assert validate_feed(feed).valid and len(feed["shortFormVideos"]) == 5
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        lambda etag, modified: {"If-None-Match": etag},
+        lambda etag, modified: {"If-None-Match": f'"other", W/{etag}'},
+        lambda etag, modified: {"If-None-Match": "*"},
+        lambda etag, modified: {"If-Modified-Since": modified},
+    ],
+    ids=["etag", "weak-list", "star", "modified-since"],
+)
+def test_revalidation_answers_304_without_a_body(client, header) -> None:
+    first = client.get("/feed.json")
+    response = client.get("/feed.json", headers=header(first.headers["ETag"], first.headers["Last-Modified"]))
+    assert response.status_code == 304 and response.data == b""
+    assert response.headers["ETag"] == first.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-None-Match": '"stale"'},
+        {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"},
+        {"If-Modified-Since": "not a date"},
+    ],
+)
+def test_stale_or_unreadable_validators_get_the_full_feed(client, headers) -> None:
+    assert client.get("/feed.json", headers=headers).status_code == 200
+
+
+def test_gzip_is_precompressed_and_negotiated(client) -> None:
+    plain = client.get("/feed.json").data
+    zipped = client.get("/feed.json", headers={"Accept-Encoding": "br, gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == plain
+    refused = client.get("/feed.json", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers and refused.data == plain
+
+
+def test_head_and_search_feed(client) -> None:
+    head = client.head("/feed.json")
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"]
+    search = client.get("/search-feed.json")
+    assert search.status_code == 200 and json.loads(search.data)["assets"]
+
+
+def test_before_any_publish_the_feed_is_503_and_not_ready(tmp_path) -> None:
+    client = make_app(tmp_path, None).test_client()
+    response = client.get("/feed.json")
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == "30"
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
+
+
+# --- operator API: writes -----------------------------------------------------------------
+
+
+def test_push_needs_a_configured_token(tmp_path, content) -> None:
+    app = make_app(tmp_path, content, API_TOKEN=None)
+    response = app.test_client().post("/api/v1/articles", json=article(9), headers=AUTH)
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}]
+)
+def test_push_refuses_missing_or_wrong_tokens(client, headers) -> None:
+    response = client.post("/api/v1/articles", json=article(9), headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_push_publishes_and_delete_removes(client, app) -> None:
+    response = client.post("/api/v1/articles", json=[article(9), article(10)], headers=AUTH)
+    assert response.status_code == 200, response.json
+    assert response.json["stored"] == 2 and response.json["build"]["live"] is True
+    titles = {i["title"] for i in client.get("/feed.json").json["shortFormVideos"]}
+    assert {"Story 9", "Story 10"} <= titles
+    ident = next(i["id"] for i in client.get("/feed.json").json["shortFormVideos"] if i["title"] == "Story 9")
+    assert client.delete(f"/api/v1/articles/{ident}", headers=AUTH).status_code == 200
+    assert "Story 9" not in {i["title"] for i in client.get("/feed.json").json["shortFormVideos"]}
+    assert client.delete("/api/v1/articles/no-such-id", headers=AUTH).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "kwargs", "status", "field"),
+    [
+        ([{"title": "x"}], {}, 422, "published"),
+        ([article(9), {"title": 5, "published": "yesterday"}], {}, 422, "title"),
+        (None, {"data": b"{not json", "content_type": "application/json"}, 400, None),
+        (None, {"data": b"title=x", "content_type": "application/x-www-form-urlencoded"}, 415, None),
+        (None, {"data": b" " * (10 * 1024 * 1024), "content_type": "application/json"}, 413, None),
+    ],
+    ids=["missing-field", "one-bad-in-list", "not-json", "wrong-type", "10MB"],
+)
+def test_bad_pushes_get_problems_and_store_nothing(client, app, body, kwargs, status, field) -> None:
+    catalog = app.extensions["roku_feed"].catalog
+    before = len(catalog)
+    etag = client.get("/feed.json").headers["ETag"]
+    response = client.post(
+        "/api/v1/articles", headers=AUTH, **({"json": body} if body is not None else kwargs)
+    )
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    problem = response.json
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+    if field:
+        assert any(e["field"] == field for e in problem["errors"])
+    assert len(catalog) == before
+    assert client.get("/feed.json").headers["ETag"] == etag
+
+
+def test_a_failed_build_keeps_the_last_good_feed(client, app) -> None:
+    service = app.extensions["roku_feed"]
+    *others, last = sorted(service.catalog.ids())
+    for ident in others:
+        client.delete(f"/api/v1/articles/{ident}", headers=AUTH)
+    etag = client.get("/feed.json").headers["ETag"]
+    client.delete(f"/api/v1/articles/{last}", headers=AUTH)  # nothing left to publish: the build fails
+    status = client.get("/api/v1/status").json
+    assert status["last_build"]["ok"] is False and "no publishable article" in status["last_build"]["message"]
+    assert client.get("/feed.json").headers["ETag"] == etag
+
+
+# --- operator API: reads ------------------------------------------------------------------
+
+
+def test_validate_a_posted_feed(client) -> None:
+    feed = (CORPUS / "invalid" / "query-and-or.json").read_bytes()
+    response = client.post("/api/v1/validate", data=feed, content_type="application/json")
+    assert response.status_code == 200
+    report = response.json
+    assert report["valid"] is False and report["errors"] == 1
+    assert report["findings"][0]["pointer"] == "/categories/1/query"
+
+
+def test_validate_by_url(client, app, server) -> None:
+    url = server.route("/feed.json", body=(CORPUS / "valid" / "minimal.json").read_bytes())
+    refused = client.post("/api/v1/validate", json={"url": url})
+    assert refused.status_code == 400 and "not a public address" in refused.json["detail"]
+    app.config["ALLOW_PRIVATE_URLS"] = True
+    allowed = client.post("/api/v1/validate", json={"url": url})
+    assert allowed.status_code == 200 and allowed.json["valid"] is True and allowed.json["source"] == url
+
+
+def test_status_and_snapshots(client) -> None:
+    status = client.get("/api/v1/status").json
+    assert status["live"]["items"] == 5 and status["catalog_articles"] == 5
+    assert status["last_build"]["ok"] is True
+    client.post("/api/v1/articles", json=article(9), headers=AUTH)
+    listing = client.get("/api/v1/snapshots").json["snapshots"]
+    assert [s["live"] for s in listing] == [True, False]
+    newest = client.get(f"/api/v1/snapshots/{listing[0]['id']}").json
+    assert len(newest["diff"]["added"]) == 1 and newest["previous"] == listing[1]["id"]
+    rollback = client.post(f"/api/v1/snapshots/{listing[1]['id']}/publish", headers=AUTH)
+    assert rollback.status_code == 200
+    assert len(client.get("/feed.json").json["shortFormVideos"]) == 5
+    missing = client.get("/api/v1/snapshots/nope")
+    assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
+
+
+def test_unknown_routes_and_methods_are_problems(client) -> None:
+    response = client.get("/nope")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    response = client.post("/feed.json")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+def test_metrics(client) -> None:
+    etag = client.get("/feed.json", headers={"User-Agent": "Roku/DVP-14.0"}).headers["ETag"]
+    client.get("/feed.json", headers={"If-None-Match": etag})
+    text = client.get("/metrics").data.decode()
+    assert 'roku_feed_http_requests_total{route="/feed.json",status="200"} 1' in text
+    assert 'roku_feed_http_requests_total{route="/feed.json",status="304"} 1' in text
+    assert "roku_feed_feed_items 5" in text
+    assert "roku_feed_last_roku_fetch_timestamp_seconds" in text
+    assert "roku_feed_build_failures 0" in text
