@@ -14,13 +14,11 @@ $(STAMP): pyproject.toml
 
 PORT ?= 8000
 
-# Builds the channel feed from sample_content/ and serves it; a build that fails validation
-# writes nothing, so nothing invalid is ever served.
+# Serves the channel feed built from sample_content/ with the production server (gunicorn):
+# the feed at /feed.json, the operator API under /api/v1, /healthz, /readyz and /metrics.
 run: $(STAMP)
-	$(BIN)/roku-feed build sample_content/articles --channel sample_content/channel.json \
-		-o build/feed.json --report build/report.json
-	@echo "Serving the channel feed at http://127.0.0.1:$(PORT)/feed.json (Ctrl-C stops)"
-	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory build
+	$(BIN)/roku-feed serve --bind 127.0.0.1:$(PORT) --content sample_content/articles \
+		--channel sample_content/channel.json --data-dir var
 
 test: $(STAMP)
 	$(BIN)/ruff check .

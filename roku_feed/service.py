@@ -8,6 +8,7 @@ records why, for the status endpoint and the metrics.
 from __future__ import annotations
 
 import fcntl
+import json
 import random
 import threading
 import time
@@ -23,6 +24,7 @@ from roku_feed.builder import FeedBuilder, serialize
 from roku_feed.catalog import Catalog
 from roku_feed.channel import Channel
 from roku_feed.errors import BuildError, RokuFeedError
+from roku_feed.files import write_atomic
 from roku_feed.publisher import Publisher, PublishResult, SnapshotStore, make_snapshot
 from roku_feed.search_feed import search_feed_from
 from roku_feed.sources import Skipped, read_sources
@@ -118,7 +120,6 @@ class FeedService:
         self.builder = FeedBuilder(channel)
         self.channel = channel
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
-        self.last_build: BuildRecord | None = None
         self.build_failures = 0
         self._lock = threading.Lock()
 
@@ -190,6 +191,18 @@ class FeedService:
         with self._exclusive():
             return self.publisher.publish_stored(ident)
 
+    @property
+    def last_build(self) -> dict[str, t.Any] | None:
+        """The latest refresh by any worker process (each writes it to the data directory)."""
+        try:
+            return json.loads((self.settings.data_dir / "last-build.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def _record(self, record: BuildRecord) -> BuildRecord:
+        write_atomic(self.settings.data_dir / "last-build.json", json.dumps(record.to_dict()).encode("utf-8"))
+        return record
+
     def _rebuild(self, articles: list[Article], skipped: list[Skipped]) -> BuildRecord:
         now = datetime.now(UTC)
         try:
@@ -198,26 +211,28 @@ class FeedService:
         except BuildError as exc:
             self.build_failures += 1
             report = exc.extra.get("report", {})
-            self.last_build = BuildRecord(
-                now,
-                False,
-                exc.detail,
-                skipped=report.get("skipped", []),
-                warnings=report.get("warnings", []),
-                errors=exc.extra.get("errors", []),
+            return self._record(
+                BuildRecord(
+                    now,
+                    False,
+                    exc.detail,
+                    skipped=report.get("skipped", []),
+                    warnings=report.get("warnings", []),
+                    errors=exc.extra.get("errors", []),
+                )
             )
-            return self.last_build
         result = self.publisher.publish(make_snapshot(built.text, built.feed, search_text=search, now=now))
         report = built.report
-        self.last_build = BuildRecord(
-            now,
-            True,
-            result.reason or ("published" if result.live else "held"),
-            accepted=len(report.accepted),
-            skipped=[s.to_dict() for s in report.skipped],
-            warnings=report.warnings,
-            snapshot=result.snapshot.id,
-            live=result.live,
-            diff=result.diff,
+        return self._record(
+            BuildRecord(
+                now,
+                True,
+                result.reason or ("published" if result.live else "held"),
+                accepted=len(report.accepted),
+                skipped=[s.to_dict() for s in report.skipped],
+                warnings=report.warnings,
+                snapshot=result.snapshot.id,
+                live=result.live,
+                diff=result.diff,
+            )
         )
-        return self.last_build

@@ -116,3 +116,13 @@ def test_build_help_documents_exit_codes(run_cli) -> None:
     assert "0  a valid feed was written" in text and "2  unusable input" in text
     for option in ("--output", "--channel", "--search-feed", "--report", "--state-dir"):
         assert option in text
+
+
+def test_search_feed_is_written_beside_the_feed(run_cli, articles_dir: Path, tmp_path: Path) -> None:
+    from roku_feed.validation import validate_search_feed
+
+    out, search = tmp_path / "feed.json", tmp_path / "search.json"
+    assert run_cli("build", str(articles_dir), "-o", str(out), "--search-feed", str(search)).exit_code == 0
+    feed, assets = json.loads(out.read_text()), json.loads(search.read_text())
+    assert validate_search_feed(assets).valid
+    assert [a["id"] for a in assets["assets"]] == [i["id"] for i in feed["shortFormVideos"]]

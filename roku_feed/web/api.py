@@ -92,7 +92,7 @@ def status() -> Response:
     return jsonify(
         {
             "live": live.meta() if live else None,
-            "last_build": last.to_dict() if last else None,
+            "last_build": last,
             "catalog_articles": len(service.catalog),
             "upstreams": [u.to_dict() for u in service.upstreams.values()],
         }
