@@ -21,6 +21,7 @@ run: $(STAMP)
 		--channel sample_content/channel.json --data-dir var
 
 test: $(STAMP)
+	bash scripts/system-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
