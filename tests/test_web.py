@@ -17,13 +17,17 @@ TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
+def write_content(folder: Path) -> Path:
+    """Five publishable articles as JSON files."""
     folder.mkdir()
     for n in range(1, 6):
         (folder / f"{n}.json").write_text(json.dumps(article(n)), encoding="utf-8")
     return folder
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    return write_content(tmp_path / "content")
 
 
 def make_app(tmp_path: Path, content: Path | None, **config):
