@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-build clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_validate.py --write-readme
+
+bench-build: $(STAMP)
+	$(BIN)/python bench/bench_build.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist var .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ from roku_feed.errors import ArticleInvalidError
 
 MAX_ID = 50
 _SLUG = re.compile(r"[^a-z0-9]+")
+_HTTP_URL = re.compile(r"https?://(?:[^/?#@\s]*@)?[^/?#@:\s]+", re.IGNORECASE)
 VIDEO_TYPES = ("HLS", "SMOOTH", "DASH", "MP4", "MOV", "M4V")
 QUALITIES = ("SD", "HD", "FHD", "UHD")
 CAPTION_TYPES = ("CLOSED_CAPTION", "SUBTITLE")
@@ -230,8 +231,8 @@ def parse_article(data: t.Any, source: str) -> Article:
 
 
 def is_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    """An absolute http(s) URL with a host (a regex: this runs for every media URL of every build)."""
+    return _HTTP_URL.match(url) is not None
 
 
 def _short_hash(text: str, n: int = 10) -> str:

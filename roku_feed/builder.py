@@ -2,7 +2,7 @@
 
 The build is deterministic: the same articles, in any order, give byte-identical JSON, and
 `lastUpdated` is the newest article change, not the build time. Work done per article (text
-clean-up, item assembly, its serialized size) is cached by the article's content, so a
+clean-up and item assembly) is cached by the article's content, so a
 rebuild after one article changed redoes the text work for that article only. A feed that
 fails validation is never returned: the build raises BuildError instead.
 """
@@ -93,12 +93,11 @@ def descriptions(article: Article) -> tuple[str, str | None]:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """The per-article work the builder caches: the item, and its size in the compact feed."""
+    """The per-article work the builder caches: the finished item, and notes about it."""
 
     article: Article
     id: str
     item: dict[str, t.Any]
-    size: int
     warnings: tuple[dict[str, str], ...] = ()
 
 
@@ -182,7 +181,7 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
         }
         for tag in dropped
     )
-    return Prepared(article, ident, item, len(serialize(item)), warnings)
+    return Prepared(article, ident, item, warnings)
 
 
 def serialize(feed: t.Any) -> str:
@@ -398,10 +397,11 @@ class FeedBuilder:
             return feed, text
         # Estimate each item's share (its JSON, a comma, and its id in up to three playlists),
         # keep the newest that fit, then confirm with the real size and trim further if needed.
-        skeleton = len(serialize(self._assemble(items[:1]))) - items[0].size
+        sizes = [len(serialize(p.item)) for p in items]
+        skeleton = len(serialize(self._assemble(items[:1]))) - sizes[0]
         total, keep = skeleton, 0
-        for p in items:
-            cost = p.size + 1 + 3 * (len(p.id) + 3)
+        for p, size in zip(items, sizes, strict=True):
+            cost = size + 1 + 3 * (len(p.id) + 3)
             if total + cost > budget:
                 break
             total, keep = total + cost, keep + 1

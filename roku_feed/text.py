@@ -4,86 +4,44 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
-_BLOCK_TAGS = frozenset(
-    {
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "figure",
-        "figcaption",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "table",
-        "tr",
-        "pre",
-        "hr",
-    }
+_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # attributes, '>' allowed inside quotes
+_BLOCK_TAGS = (
+    "p|div|br|li|ul|ol|h[1-6]|blockquote|figure|figcaption|section|article|header|footer|table|tr|pre|hr"
 )
-_DROPPED_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "svg", "head"})
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_DROPPED_TAGS = "script|style|noscript|template|iframe|svg|head|object"
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_DROPPED = re.compile(rf"<({_DROPPED_TAGS})\b{_ATTRS}>.*?(?:</\1\s*>|\Z)", re.I | re.S)
+_BLOCK = re.compile(rf"</?(?:{_BLOCK_TAGS})\b{_ATTRS}/?>", re.I)
+_TAG = re.compile(rf"</?[A-Za-z][A-Za-z0-9:-]*\b{_ATTRS}/?>|<![^>]*>|<\?[^>]*>")
+_LOOKS_LIKE_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*[\s/>]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 ELLIPSIS = "\u2026"
 
 
-class _TextExtractor(HTMLParser):
-    """Collects text, turning block elements into paragraph breaks and dropping scripts."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _DROPPED_TAGS:
-            self.skip_depth += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _DROPPED_TAGS:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip_depth:
-            self.parts.append(data)
-
-
 def looks_like_html(text: str) -> bool:
-    return "<" in text and re.search(r"</?[A-Za-z][A-Za-z0-9]*[\s/>]", text) is not None
+    return "<" in text and _LOOKS_LIKE_TAG.search(text) is not None
+
+
+def _fold(block: str) -> str:
+    # str.split() folds every Unicode space (NBSP, narrow NBSP, ideographic...) and newlines, in C.
+    return " ".join(block.replace("\u200b", "").split())
 
 
 def paragraphs(text: str) -> list[str]:
-    """Plain-text paragraphs of HTML or plain text: tags stripped, entities decoded, spaces folded."""
-    if looks_like_html(text):
-        extractor = _TextExtractor()
-        extractor.feed(text)
-        extractor.close()
-        text = "".join(extractor.parts)
-    else:
-        text = html.unescape(text)
+    """Plain-text paragraphs of HTML or plain text: tags stripped, entities decoded, spaces folded.
+
+    Scripts, styles and comments go with their content; block elements end paragraphs. Regular
+    expressions rather than a full HTML parser: newsroom HTML is simple, and this is the
+    builder's hot path (10,000 articles in well under a second).
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for block in _PARAGRAPH_BREAK.split(text):
-        line = _SPACES.sub(" ", " ".join(block.split("\n"))).strip()
-        if line:
-            out.append(line)
-    return out
+    if looks_like_html(text) or "<!--" in text:
+        text = _COMMENT.sub("", text)
+        text = _DROPPED.sub(" ", text)
+        text = _BLOCK.sub("\n\n", text)
+        text = _TAG.sub("", text)
+    return [line for line in map(_fold, _PARAGRAPH_BREAK.split(html.unescape(text))) if line]
 
 
 def plain(text: str) -> str:
