@@ -85,6 +85,26 @@ def section_name(value: str) -> str:
     return steps[-1] if steps else ""
 
 
+def _broken_text(value: t.Any, path: str = "") -> str | None:
+    """The first field holding text that is not valid Unicode (a lone surrogate from a JSON escape)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "article"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _broken_text(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _broken_text(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
 class _Strict(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -97,8 +117,8 @@ def _upper(value: t.Any) -> t.Any:
 class ImageSchema(_Strict):
     url = fields.String(required=True, validate=validate.Length(min=1))
     caption = fields.String(load_default=None)
-    width = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
-    height = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    width = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100_000))
+    height = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100_000))
 
     @post_load
     def make(self, data: dict[str, t.Any], **_: t.Any) -> Image:
@@ -109,8 +129,8 @@ class VideoSchema(_Strict):
     url = fields.String(required=True, validate=validate.Length(min=1))
     type = fields.String(load_default=None, validate=validate.OneOf(VIDEO_TYPES))
     quality = fields.String(load_default=None, validate=validate.OneOf(QUALITIES))
-    duration = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    bitrate = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
+    duration = fields.Integer(load_default=None, validate=validate.Range(min=1, max=366 * 24 * 3600))
+    bitrate = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=1_000_000))
 
     @pre_load
     def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
@@ -180,6 +200,11 @@ class ArticleSchema(_Strict):
         for key in ("id", "guid", "url"):
             if isinstance(data.get(key), int | float) and not isinstance(data.get(key), bool):
                 data[key] = str(data[key])
+        bad = _broken_text(data)
+        if bad:
+            raise ValidationError(
+                {bad: ["Contains a lone surrogate (invalid Unicode); fix the text's encoding."]}
+            )
         return data
 
     @post_load

