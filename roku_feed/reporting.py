@@ -47,7 +47,8 @@ def summary_line(result: CheckResult, strict: bool) -> str:
     return f"{result.source}: {verdict}: {report.errors} error(s), {report.warnings} warning(s){note}"
 
 
-def _shown(report: Report, options: RenderOptions) -> tuple[Sequence[Finding], int]:
+def shown_findings(report: Report, options: RenderOptions) -> tuple[Sequence[Finding], int]:
+    """The findings to show under --max-findings, and how many are left out."""
     findings = report.findings
     if options.max_findings is None or len(findings) <= options.max_findings:
         return findings, 0
@@ -73,7 +74,8 @@ def _item_label(finding: Finding) -> str:
     return label
 
 
-def _by_item(findings: t.Iterable[Finding]) -> dict[str, list[Finding]]:
+def by_item(findings: t.Iterable[Finding]) -> dict[str, list[Finding]]:
+    """Findings grouped under the label of the item they belong to ("feed" outside items)."""
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
         groups.setdefault(_item_label(finding), []).append(finding)
@@ -87,8 +89,8 @@ def render_text(results: Sequence[CheckResult], options: RenderOptions) -> str:
         out.append(summary_line(result, options.strict))
         if result.report is None:
             continue
-        shown, hidden = _shown(result.report, options)
-        for label, findings in _by_item(shown).items():
+        shown, hidden = shown_findings(result.report, options)
+        for label, findings in by_item(shown).items():
             out.append(f"  {label}")
             for f in findings:
                 out.append(f"    {f.severity.value:<7} {f.code:<26} {f.pointer or '/'}")
@@ -111,7 +113,7 @@ def _json_object(result: CheckResult, options: RenderOptions) -> dict[str, t.Any
             "problem": problem.to_problem(),
         }
     body = {"source": result.source, "checked": True, **result.report.to_dict(strict=options.strict)}
-    shown, hidden = _shown(result.report, options)
+    shown, hidden = shown_findings(result.report, options)
     body["findings"] = [f.to_dict() for f in shown]
     if hidden:
         body["findings_not_shown"] = hidden
@@ -137,7 +139,7 @@ def render_junit(results: Sequence[CheckResult], options: RenderOptions) -> str:
             suite.set("errors", "1")
             cases = 1
         else:
-            groups = _by_item(_shown(result.report, options)[0]) or {"feed": []}
+            groups = by_item(shown_findings(result.report, options)[0]) or {"feed": []}
             for label, findings in groups.items():
                 cases += 1
                 case = ET.SubElement(suite, "testcase", name=label, classname=result.source)
@@ -174,7 +176,7 @@ def render_github(results: Sequence[CheckResult], options: RenderOptions) -> str
                 f"{_gh_escape(summary_line(result, options.strict))}"
             )
             continue
-        shown, hidden = _shown(result.report, options)
+        shown, hidden = shown_findings(result.report, options)
         for f in shown:
             level = "error" if options.strict or f.severity.value == "error" else "warning"
             title = _gh_escape(f"{f.code} at {f.pointer or '/'}", prop=True)
