@@ -219,23 +219,30 @@ class Publisher:
         current = store.current_id()
         if current is not None:
             self.live = store.load(current)
+            self._sync_static(self.live)  # e.g. STATIC_DIR newly set, or the directory wiped
 
     def current(self) -> Snapshot | None:
         """The live snapshot, following a publish by another worker (looked up at most once a second)."""
         now = time.monotonic()
         if now - self._checked >= 1.0:
             self._checked = now
-            ident = self.store.current_id()
-            if ident is not None and (self.live is None or ident != self.live.id):
-                with contextlib.suppress(SnapshotNotFoundError):
-                    self.live = self.store.load(ident)
+            self._follow()
         return self.live
+
+    def _follow(self) -> None:
+        """Load the snapshot `current` names if another process published it."""
+        ident = self.store.current_id()
+        if ident is not None and (self.live is None or ident != self.live.id):
+            with contextlib.suppress(SnapshotNotFoundError):
+                self.live = self.store.load(ident)
 
     def publish(self, snapshot: Snapshot) -> PublishResult:
         """Make `snapshot` live, unless it would drop more than the allowed share of live items."""
         with self._lock:
+            self._follow()  # compare with what is live now, whichever worker published it
             change = diff(self.live, snapshot)
             if self.live is not None and snapshot.documents[FEED].etag == self.live.documents[FEED].etag:
+                self._sync_static(self.live)
                 return PublishResult(self.live, True, change, "unchanged")
             if self.live is not None and self.live.items:
                 share = len(change["removed"]) / len(self.live.items)
@@ -256,6 +263,7 @@ class Publisher:
         """Operator action: make a stored snapshot live (approve a held build, or roll back)."""
         snapshot = self.store.load(ident)
         with self._lock:
+            self._follow()
             change = diff(self.live, snapshot)
             self._go_live(snapshot)
             return PublishResult(snapshot, True, change, "published by operator")
@@ -266,15 +274,30 @@ class Publisher:
         self.store.save(snapshot)
         if self.store.load(snapshot.id).status != "published":
             snapshot = self.store.set_status(snapshot, "published")
+        self._sync_static(snapshot)  # static files first: `current` never names files not yet written
         self.store.set_current(snapshot.id)
-        if self.static_dir is not None:
-            self._write_static(snapshot)
         self.live = snapshot
         self.store.prune()
 
-    def _write_static(self, snapshot: Snapshot) -> None:
-        """Files for nginx or a CDN origin: each gzip twin is replaced just before its body."""
-        assert self.static_dir is not None
+    def _sync_static(self, snapshot: Snapshot) -> None:
+        """Make the static directory hold `snapshot` (each gzip twin replaced just before its body).
+
+        Files already holding the right bytes are left alone, so their mtime (nginx's ETag and
+        Last-Modified) only changes when the content does.
+        """
+        if self.static_dir is None:
+            return
         for name, doc in snapshot.documents.items():
-            write_atomic(self.static_dir / f"{name}.gz", doc.gzipped)
-            write_atomic(self.static_dir / name, doc.body)
+            for path, data in (
+                (self.static_dir / f"{name}.gz", doc.gzipped),
+                (self.static_dir / name, doc.body),
+            ):
+                if not _holds(path, data):
+                    write_atomic(path, data)
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False

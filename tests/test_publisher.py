@@ -120,3 +120,27 @@ def test_prune_keeps_the_newest_and_the_current(tmp_path) -> None:
     assert len(store.ids()) == 3 and store.current_id() == store.ids()[-1]
     meta = json.loads((tmp_path / "snapshots" / store.ids()[-1] / "meta.json").read_text())
     assert meta["items"] == 6
+
+
+def test_static_directory_is_restored_at_start_and_left_alone_when_unchanged(tmp_path) -> None:
+    static = tmp_path / "public"
+    publisher = Publisher(SnapshotStore(tmp_path / "store"), static_dir=static)
+    live = publisher.publish(snapshot_of(range(3))).snapshot
+    feed = static / FEED
+    assert feed.stat().st_mode & 0o777 == 0o644  # readable by a web server running as another user
+    mtime = feed.stat().st_mtime_ns
+    publisher.publish(snapshot_of(range(3), at=1))  # same content: files untouched
+    assert feed.stat().st_mtime_ns == mtime
+    for path in static.iterdir():
+        path.unlink()
+    Publisher(SnapshotStore(tmp_path / "store"), static_dir=static)  # a restart puts them back
+    assert feed.read_bytes() == live.documents[FEED].body
+    assert gzip.decompress((static / f"{FEED}.gz").read_bytes()) == live.documents[FEED].body
+
+
+def test_publish_compares_with_what_another_worker_made_live(tmp_path) -> None:
+    first, second = Publisher(SnapshotStore(tmp_path)), Publisher(SnapshotStore(tmp_path))
+    first.publish(snapshot_of(range(3)))
+    newer = first.publish(snapshot_of(range(4), at=1)).snapshot
+    result = second.publish(snapshot_of(range(4), at=2))  # second had not followed yet
+    assert result.reason == "unchanged" and result.snapshot.id == newer.id
