@@ -13,7 +13,6 @@ import typing as t
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import orjson
 
@@ -60,7 +59,8 @@ def _iso(moment: datetime) -> str:
 
 def infer_video_type(url: str) -> str | None:
     """HLS, DASH, SMOOTH, MP4, MOV or M4V from the URL's path, or None."""
-    path = urlsplit(url).path.lower()
+    rest = url.split("#", 1)[0].split("?", 1)[0].split("://", 1)[-1]
+    path = rest[rest.find("/") :].lower() if "/" in rest else ""
     for suffix, kind in _TYPE_BY_SUFFIX.items():
         if path.endswith(suffix) or f"{suffix}/" in path:  # .ism/manifest for Smooth Streaming
             return kind
