@@ -11,7 +11,7 @@ from flask import Flask, Response, request
 
 from roku_feed.channel import load_channel
 from roku_feed.service import FeedService, ServiceSettings
-from roku_feed.web import api, feeds, ops, pages, problems
+from roku_feed.web import api, feeds, openapi, ops, pages, problems
 from roku_feed.web.config import load_config
 from roku_feed.web.metrics import Metrics
 
@@ -61,7 +61,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     service = FeedService(_settings(settings), load_channel(settings["CHANNEL_FILE"]))
     app.extensions["roku_feed"] = service
     app.extensions["roku_feed_metrics"] = Metrics()
-    for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp):
+    for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, openapi.bp):
         app.register_blueprint(blueprint)
     problems.register(app)
     app.after_request(lambda response: _count_request(app, response))
