@@ -79,9 +79,25 @@ def clean_tags(tags: Iterable[str]) -> tuple[list[str], list[str]]:
     return kept, dropped
 
 
+_HEAD = 2000  # raw characters that nearly always hold the 500 a long description needs
+
+
+def _leading_paragraphs(body: str) -> list[str]:
+    """The body's first paragraphs, enough for the descriptions, without converting all of it.
+
+    Only the paragraphs before the cut are kept (the last one may be cut mid-tag); when they
+    hold fewer than 500 characters, the whole body is converted after all.
+    """
+    if len(body) > _HEAD:
+        complete = paragraphs(body[:_HEAD])[:-1]
+        if sum(len(p) + 1 for p in complete) > 500:
+            return complete
+    return paragraphs(body)
+
+
 def descriptions(article: Article) -> tuple[str, str | None]:
     """shortDescription (<= 200) and longDescription (<= 500, or None when it would repeat the short)."""
-    body = paragraphs(article.body) if article.body else []
+    body = _leading_paragraphs(article.body) if article.body else []
     summary = plain(article.summary) if article.summary else ""
     short = clip(summary or (body[0] if body else "") or plain(article.title), 200)
     long_text = clip(" ".join(body), 500) if body else ""

@@ -427,3 +427,24 @@ def test_text_that_is_not_valid_unicode_is_refused_by_the_model() -> None:
 
     with pytest.raises(ArticleInvalidError, match="body: Contains a lone surrogate"):
         make(1, body=json.loads('"broken \\ud800 text"'))
+
+
+@pytest.mark.parametrize(
+    "filler",
+    [
+        "<b>bold</b> text",
+        "caf&eacute; &amp; more",
+        "<script>var x = '<p>';</script>",
+        "<!-- a comment --> words",
+        '<a href="https://e.org/?a=1&b=2">link</a>',
+    ],
+)
+def test_long_bodies_give_the_same_descriptions_as_converting_everything(monkeypatch, filler: str) -> None:
+    """Descriptions read only the head of a long body; the result must not change for that."""
+    from roku_feed import text
+
+    paragraphs_html = "".join(f"<p>Paragraph {n}: {filler} {'word ' * n}</p>" for n in range(60))
+    article = make(1, summary=None, body=paragraphs_html)
+    fast = descriptions(article)
+    monkeypatch.setattr(builder_module, "_leading_paragraphs", text.paragraphs)
+    assert descriptions(article) == fast
