@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from roku_feed.cli import cli
+from roku_feed.web import create_app
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "corpus"
@@ -123,3 +124,63 @@ def server() -> Iterator[LocalServer]:
     srv = LocalServer()
     yield srv
     srv.close()
+
+
+# --- shared article and app helpers ----------------------------------------------------
+
+
+def article(n: int, **overrides) -> dict:
+    data = {
+        "url": f"https://www.presstv.example/Detail/2026/11/20/{n}/story-{n}",
+        "title": f"Story {n}",
+        "section": "News / Iran",
+        "summary": f"Summary {n}.",
+        "body": f"<p>Body of story {n}, longer than its summary.</p>",
+        "published": f"2026-11-{10 + n:02d}T09:00:00+03:30",
+        "image": {"url": f"https://media.presstv.example/img/{n}.jpg"},
+        "video": {"url": f"https://media.presstv.example/video/{n}.m3u8", "duration": 90},
+    }
+    data.update(overrides)
+    return data
+
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def write_content(folder: Path) -> Path:
+    """Five publishable articles as JSON files."""
+    folder.mkdir()
+    for n in range(1, 6):
+        (folder / f"{n}.json").write_text(json.dumps(article(n)), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    return write_content(tmp_path / "content")
+
+
+def make_app(tmp_path: Path, content: Path | None, **config):
+    settings = {
+        "TESTING": True,
+        "DATA_DIR": str(tmp_path / "var"),
+        "REFRESH_ON_START": False,
+        "CONTENT_DIRS": [str(content)] if content else [],
+        "API_TOKEN": TOKEN,
+        **config,
+    }
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path: Path, content: Path):
+    app = make_app(tmp_path, content)
+    record = app.extensions["roku_feed"].refresh()
+    assert record.ok and record.live, record.message
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

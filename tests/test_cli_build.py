@@ -6,23 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import article
 
 from roku_feed.validation import validate_feed
-
-
-def article(n: int, **overrides) -> dict:
-    data = {
-        "url": f"https://www.presstv.example/Detail/2026/11/20/{n}/story-{n}",
-        "title": f"Story {n}",
-        "section": "News / Iran",
-        "summary": f"Summary {n}.",
-        "body": f"<p>Body of story {n}, longer than its summary.</p>",
-        "published": f"2026-11-{10 + n:02d}T09:00:00+03:30",
-        "image": {"url": f"https://media.presstv.example/img/{n}.jpg"},
-        "video": {"url": f"https://media.presstv.example/video/{n}.m3u8", "duration": 90},
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture

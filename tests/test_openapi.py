@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
+from conftest import article
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator import validate as validate_spec
@@ -31,21 +32,6 @@ WRONG = {"Authorization": "Bearer wrong"}
 URI = "urn:roku-feed:openapi"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 AUTO_METHODS = {"HEAD", "OPTIONS"}
-
-
-def article(n: int, **overrides: t.Any) -> dict[str, t.Any]:
-    data = {
-        "url": f"https://www.presstv.example/Detail/2026/11/20/{n}/story-{n}",
-        "title": f"Story {n}",
-        "section": "News / Iran",
-        "summary": f"Summary {n}.",
-        "body": f"<p>Body of story {n}, longer than its summary.</p>",
-        "published": f"2026-11-{10 + n:02d}T09:00:00+03:30",
-        "image": {"url": f"https://media.presstv.example/img/{n}.jpg"},
-        "video": {"url": f"https://media.presstv.example/video/{n}.m3u8", "duration": 90},
-    }
-    data.update(overrides)
-    return data
 
 
 def make_app(tmp: Path, *, articles: int, token: str | None):

@@ -8,9 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
-from test_cli_build import article
-from test_web import make_app, write_content
+from conftest import CORPUS, article, make_app, write_content
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -93,19 +91,6 @@ def content(tmp_path: Path) -> Path:
     (folder / "broken.json").write_text("{not json", encoding="utf-8")
     (folder / f"{IMG}.json").write_text(json.dumps({"title": SCRIPT}), encoding="utf-8")
     return folder
-
-
-@pytest.fixture
-def app(tmp_path: Path, content: Path):
-    app = make_app(tmp_path, content)
-    record = app.extensions["roku_feed"].refresh()
-    assert record.ok and record.live, record.message
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def post(client, **fields):

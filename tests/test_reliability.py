@@ -7,8 +7,7 @@ import threading
 import time
 
 import pytest
-from test_cli_build import article
-from test_web import AUTH, make_app, write_content
+from conftest import AUTH, article, make_app, write_content
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from conftest import REAL_FEEDS, REPO, load_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_builder import make
+from test_schema import walk
 
 from roku_feed.builder import FeedBuilder, build_feed, serialize
 from roku_feed.channel import Channel
@@ -24,7 +25,6 @@ from roku_feed.errors import BuildError
 from roku_feed.search_feed import build_search_feed, search_feed_from
 from roku_feed.validation import Severity, load_schema, validate_search_feed
 from roku_feed.validation.schema_pass import (
-    EXPLAINED_KEYWORDS,
     SEARCH_SCHEMA,
     Violation,
     schema_findings,
@@ -34,56 +34,11 @@ SCHEMA_PATH = REPO / "schemas" / SEARCH_SCHEMA
 OFFICIAL = REAL_FEEDS / "search"
 
 
-def _walk(node: t.Any, path: tuple[str, ...] = ()) -> t.Iterator[tuple[tuple[str, ...], t.Any]]:
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _walk(value, (*path, str(i)))
-
-
 def errors_of(report) -> list[tuple[str, str]]:
     return [(f.code, f.pointer) for f in report.findings if f.severity is Severity.ERROR]
 
 
 # --- the schema ---------------------------------------------------------------------------------
-
-
-def test_bundled_schema_is_the_repository_schema() -> None:
-    assert load_schema(SEARCH_SCHEMA) == json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-def test_schema_passes_the_draft_04_metaschema() -> None:
-    schema = load_schema(SEARCH_SCHEMA)
-    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
-    jsonschema.Draft4Validator.check_schema(schema)
-
-
-def test_every_definition_object_and_property_has_a_description() -> None:
-    schema = load_schema(SEARCH_SCHEMA)
-    undocumented = [
-        f"definitions/{name}" for name, node in schema["definitions"].items() if not node.get("description")
-    ]
-    for path, node in _walk(schema):
-        if path and path[-1] == "properties" and isinstance(node, dict):
-            undocumented += [
-                "/".join((*path, key)) for key, sub in node.items() if not sub.get("description")
-            ]
-        if isinstance(node, dict) and node.get("type") == "object" and not node.get("description"):
-            undocumented.append("/".join(path))
-    assert undocumented == []
-
-
-def test_every_keyword_the_schema_checks_is_explained() -> None:
-    # "not" appears only inside anyOf branches, whose failure is reported as the anyOf.
-    structural = {"$schema", "title", "description", "definitions", "properties", "items", "$ref", "not"}
-    used = set()
-    for path, node in _walk(load_schema(SEARCH_SCHEMA)):
-        if isinstance(node, dict) and (not path or path[-1] not in ("properties", "definitions")):
-            used.update(node)
-    assert used - structural <= EXPLAINED_KEYWORDS
 
 
 def test_shaped_strings_share_the_direct_publisher_definition_names() -> None:
@@ -322,11 +277,11 @@ def test_valid_feed_uses_every_property_the_schema_defines() -> None:
     """The valid feed exercises every field, so no part of the schema goes untested."""
     defined = {
         key
-        for path, node in _walk(load_schema(SEARCH_SCHEMA))
+        for path, node in walk(load_schema(SEARCH_SCHEMA))
         if path and path[-1] == "properties"
         for key in node
     }
-    used = {key for _, node in _walk(VALID) if isinstance(node, dict) for key in node}
+    used = {key for _, node in walk(VALID) if isinstance(node, dict) for key in node}
     assert defined - used == set()
 
 

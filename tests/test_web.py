@@ -4,56 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import pytest
-from conftest import CORPUS
-from test_cli_build import article
+from conftest import AUTH, CORPUS, TOKEN, article, make_app
 
 from roku_feed.validation import validate_feed
-from roku_feed.web import create_app
-
-TOKEN = "s3cret-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def write_content(folder: Path) -> Path:
-    """Five publishable articles as JSON files."""
-    folder.mkdir()
-    for n in range(1, 6):
-        (folder / f"{n}.json").write_text(json.dumps(article(n)), encoding="utf-8")
-    return folder
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    return write_content(tmp_path / "content")
-
-
-def make_app(tmp_path: Path, content: Path | None, **config):
-    settings = {
-        "TESTING": True,
-        "DATA_DIR": str(tmp_path / "var"),
-        "REFRESH_ON_START": False,
-        "CONTENT_DIRS": [str(content)] if content else [],
-        "API_TOKEN": TOKEN,
-        **config,
-    }
-    return create_app(settings)
-
-
-@pytest.fixture
-def app(tmp_path: Path, content: Path):
-    app = make_app(tmp_path, content)
-    record = app.extensions["roku_feed"].refresh()
-    assert record.ok and record.live, record.message
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
 
 # --- public feed --------------------------------------------------------------------------
 
