@@ -112,3 +112,39 @@ def test_search_feed_is_written_beside_the_feed(run_cli, articles_dir: Path, tmp
     feed, assets = json.loads(out.read_text()), json.loads(search.read_text())
     assert validate_search_feed(assets).valid
     assert [a["id"] for a in assets["assets"]] == [i["id"] for i in feed["shortFormVideos"]]
+
+
+def _build_with_stderr(folder: Path, out: Path, *, tty: bool) -> str:
+    """Run the real command with stderr on a pseudo-terminal (as a person sees it) or a pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).with_name("roku-feed")), "build", str(folder), "-o", str(out)]
+    if not tty:
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stderr
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=120) == 0
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bar_only_for_a_person_watching_a_large_source(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(1, 221):
+        (folder / f"{n:03d}.json").write_text(json.dumps(article(n % 20 + 1, url=f"https://e.org/a/{n}")))
+    assert "Reading sources" in _build_with_stderr(folder, tmp_path / "a.json", tty=True)
+    assert "Reading sources" not in _build_with_stderr(folder, tmp_path / "b.json", tty=False)
