@@ -8,6 +8,7 @@ over but that still let us read the feed (a byte-order mark, duplicate keys) bec
 from __future__ import annotations
 
 import json
+import re
 import sys
 import typing as t
 from dataclasses import dataclass
@@ -120,7 +121,56 @@ def parse_feed(raw: bytes, source: str) -> LoadedFeed:
         raise FeedLoadError(f"{source}: nested too deeply to be a feed") from None
     except FeedLoadError as exc:
         raise FeedLoadError(f"{source}: {exc.detail}") from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        data = _replace_lone_surrogates(data, (), findings)
     return LoadedFeed(source, data, len(text), tuple(findings))
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _repaired(text: str) -> str | None:
+    """`text` with lone surrogates replaced by U+FFFD, or None when it is valid Unicode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return None
+
+
+def _replace_lone_surrogates(node: t.Any, path: tuple[str | int, ...], out: list[Finding]) -> t.Any:
+    """Report and repair strings (keys too) holding escapes of lone surrogates: not Unicode at all."""
+    if isinstance(node, str):
+        fixed = _repaired(node)
+        if fixed is None:
+            return node
+        out.append(
+            Finding(
+                "invalid-unicode",
+                to_pointer(path),
+                "The text escapes a lone surrogate (\\ud800-\\udfff), which is not a character; "
+                "fix the encoder that wrote it.",
+            )
+        )
+        return fixed
+    if isinstance(node, list):
+        return [_replace_lone_surrogates(v, (*path, i), out) for i, v in enumerate(node)]
+    if isinstance(node, dict):
+        result = {}
+        for key, value in node.items():
+            fixed_key = _repaired(key)
+            if fixed_key is not None:
+                out.append(
+                    Finding(
+                        "invalid-unicode",
+                        to_pointer((*path, fixed_key)),
+                        "A key escapes a lone surrogate, which is not a character.",
+                    )
+                )
+            name = fixed_key or key
+            result[name] = _replace_lone_surrogates(value, (*path, name), out)
+        return result
+    return node
 
 
 def _read_capped(stream: t.BinaryIO, source: str, max_bytes: int) -> bytes:

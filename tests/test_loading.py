@@ -119,3 +119,14 @@ def test_stream_over_the_cap_is_refused(monkeypatch) -> None:
 def test_unreadable_paths(tmp_path, make, reason: str) -> None:
     with pytest.raises(FeedLoadError, match=reason):
         load_feed(str(make(tmp_path)))
+
+
+def test_lone_surrogate_escapes_are_findings_and_repaired() -> None:
+    raw = b'{"title": "caf\\ud800e", "k\\udc00": 1, "emoji": "\\ud83d\\ude00"}'
+    loaded = parse_feed(raw, "feed.json")
+    assert [(f.code, f.pointer) for f in loaded.findings] == [
+        ("invalid-unicode", "/title"),
+        ("invalid-unicode", "/k\ufffd"),
+    ]
+    assert loaded.data["title"] == "caf\ufffde" and loaded.data["emoji"] == "\U0001f600"
+    json.dumps(loaded.data, ensure_ascii=False).encode("utf-8")  # safe to print and serve now

@@ -42,6 +42,14 @@ _RULES = (
         "JSON forbids a BOM and on-device parsers that sniff the first bytes misread the feed.",
     ),
     Rule(
+        "invalid-unicode",
+        E,
+        "parse",
+        "A string escapes a lone surrogate (\\ud800-\\udfff), which is not a character.",
+        "Fix the encoder that wrote the feed; the text is shown with U+FFFD in its place.",
+        "Strict parsers reject it, and Roku shows garbage or drops the text.",
+    ),
+    Rule(
         "duplicate-key",
         E,
         "parse",
