@@ -8,6 +8,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -113,6 +114,16 @@ class LocalServer:
     def handler(self, path: str, respond: Callable[[BaseHTTPRequestHandler], None]) -> str:
         self.httpd.routes[path] = respond  # type: ignore[attr-defined]
         return self.url(path)
+
+    def slow(self, path: str, seconds: float) -> str:
+        """A route that answers only after `seconds`: for timeout tests."""
+
+        def respond(handler: BaseHTTPRequestHandler) -> None:
+            time.sleep(seconds)
+            handler.send_response(200)
+            handler.end_headers()
+
+        return self.handler(path, respond)
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -64,12 +64,7 @@ def test_endless_body_is_cut_at_the_cap(server) -> None:
 
 
 def test_slow_server_times_out(server) -> None:
-    def slow(handler) -> None:
-        time.sleep(2)
-        handler.send_response(200)
-        handler.end_headers()
-
-    url = server.handler("/slow", slow)
+    url = server.slow("/slow", 2)
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
         get(url, timeout=0.5)

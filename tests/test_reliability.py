@@ -26,13 +26,7 @@ UPSTREAM_CASES = {
 
 def _route(server, kind: str) -> str:
     if kind == "slow":
-
-        def slow(handler) -> None:
-            time.sleep(1.5)
-            handler.send_response(200)
-            handler.end_headers()
-
-        return server.handler("/slow.rss", slow)
+        return server.slow("/slow.rss", 1.5)
     if kind == "error":
         return server.route("/error.rss", status=500, body=b"internal error")
     if kind == "garbage":

@@ -187,12 +187,7 @@ def test_server_error_is_a_fetch_error(server) -> None:
 
 
 def test_slow_server_times_out_quickly(server) -> None:
-    def slow(handler) -> None:
-        time.sleep(2)
-        handler.send_response(200)
-        handler.end_headers()
-
-    url = server.handler("/slow", slow)
+    url = server.slow("/slow", 2)
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
         read(url, timeout=0.5)
