@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import typing as t
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -38,14 +40,61 @@ def cli() -> None:
     """roku-feed: build, check and serve Roku Direct Publisher JSON feeds."""
 
 
-def check_source(source: str, **load_options: t.Any) -> CheckResult:
+def check_source(source: str, *, media: MediaOptions | None = None, **load_options: t.Any) -> CheckResult:
     """Load and validate one feed source; a load failure becomes the result's problem."""
     try:
         loaded = load_feed(source, **load_options)
     except RokuFeedError as exc:
         return CheckResult(source, problem=exc)
     report = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings)
+    if media is not None:
+        report = report.plus(media.check(loaded.data, loaded.source))
     return CheckResult(loaded.source, report=report)
+
+
+class MediaOptions:
+    """--check-media: probe every media URL, with a progress bar on a terminal and a summary line."""
+
+    def __init__(
+        self, *, concurrency: int, timeout: float, image_budget: int, expiry_days: float, allow_private: bool
+    ) -> None:
+        from roku_feed.probes.client import Prober
+
+        self.prober = Prober(timeout=timeout, concurrency=concurrency, allow_private=allow_private)
+        self.image_budget = image_budget
+        self.expiry = timedelta(days=expiry_days)
+
+    def check(self, feed: t.Any, source: str) -> list[t.Any]:
+        from roku_feed.probes.check import check_media, media_targets
+
+        total = len({target.url for target in media_targets(feed)})
+        started, seen = time.monotonic(), {"ok": 0, "failed": 0}
+        bar = (
+            click.progressbar(length=total, label="Probing media", file=sys.stderr)
+            if sys.stderr.isatty()
+            else None
+        )
+
+        def done(result: t.Any) -> None:
+            seen["ok" if result.ok else "failed"] += 1
+            if bar is not None:
+                bar.update(1)
+
+        if bar is not None:
+            bar.__enter__()
+        try:
+            findings = check_media(
+                feed, self.prober, image_budget=self.image_budget, expiry_window=self.expiry, on_done=done
+            )
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+        click.echo(
+            f"roku-feed: {source}: probed {seen['ok'] + seen['failed']} URL(s): {seen['ok']} ok, "
+            f"{seen['failed']} failed, {time.monotonic() - started:.1f} s",
+            err=True,
+        )
+        return findings
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -90,6 +139,33 @@ def check_source(source: str, **load_options: t.Any) -> CheckResult:
     help="Allow URLs on private, loopback and link-local addresses "
     "(refused by default). Env: ROKU_FEED_ALLOW_PRIVATE_URLS.",
 )
+@click.option(
+    "--check-media",
+    is_flag=True,
+    help="Also probe every video, image, caption and trick-play URL (reachability, image size "
+    "and 16:9, HLS/DASH live vs VOD, duration, quality, caption format, expiring URLs).",
+)
+@click.option(
+    "--media-concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=8,
+    show_default=True,
+    help="Media URLs probed at once (at most 4 per host).",
+)
+@click.option(
+    "--image-budget",
+    type=click.IntRange(min=1),
+    default=1024 * 1024,
+    show_default=True,
+    help="Bytes a thumbnail may weigh before a warning.",
+)
+@click.option(
+    "--expiry-days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="Warn when a signed media URL expires within this many days.",
+)
 def validate(
     feeds: tuple[str, ...],
     fmt: str,
@@ -99,6 +175,10 @@ def validate(
     max_bytes: int,
     timeout: float,
     allow_private_urls: bool,
+    check_media: bool,
+    media_concurrency: int,
+    image_budget: int,
+    expiry_days: float,
 ) -> None:
     """Check FEED files against the Roku Direct Publisher schema and rules.
 
@@ -106,10 +186,25 @@ def validate(
     severity, a code (see `roku-feed rules`), a JSON pointer, and a message that says
     how to fix it.
     """
-    results = [
-        check_source(source, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private_urls)
-        for source in feeds
-    ]
+    media = None
+    if check_media:
+        media = MediaOptions(
+            concurrency=media_concurrency,
+            timeout=timeout,
+            image_budget=image_budget,
+            expiry_days=expiry_days,
+            allow_private=allow_private_urls,
+        )
+    try:
+        results = [
+            check_source(
+                source, media=media, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private_urls
+            )
+            for source in feeds
+        ]
+    finally:
+        if media is not None:
+            media.prober.close()  # stops its worker threads
     options = RenderOptions(strict=warnings_as_errors, max_findings=max_findings)
     if not quiet:
         click.echo(REPORTER_BY_NAME[fmt](results, options), nl=False)

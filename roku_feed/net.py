@@ -80,6 +80,8 @@ def fetch(
     `timeout` bounds the whole exchange, redirects and body included, not just each read.
     """
     http = session or requests.Session()
+    if session is None:
+        http.trust_env = False  # a stranger's URL must not get .netrc credentials or our proxies
     deadline = time.monotonic() + timeout
     request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
     request_headers.update(headers or {})

@@ -28,11 +28,6 @@ __all__ = [
 ]
 
 
-def _sort_key(finding: Finding) -> tuple[tuple[tuple[int, int | str], ...], str]:
-    parts = finding.pointer.split("/")[1:]
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts), finding.code
-
-
 def validate_feed(
     feed: t.Any,
     *,
@@ -50,8 +45,7 @@ def validate_feed(
     if size is None:
         size = len(json.dumps(feed, ensure_ascii=False, separators=(",", ":")))
     findings = [*extra, *schema_findings(feed), *rule_findings(feed, size=size, now=now)]
-    findings.sort(key=_sort_key)
-    return Report(tuple(findings))
+    return Report().plus(findings)
 
 
 # --- Roku Search feed 2.0 ---------------------------------------------------------------------
@@ -148,5 +142,4 @@ def validate_search_feed(feed: t.Any, *, size: int | None = None, extra: t.Itera
     """
     found = [*extra, *schema_findings(feed, schema=SEARCH_SCHEMA), *_search_rule_findings(feed)]
     findings = [_with_asset(feed, f) for f in found]
-    findings.sort(key=_sort_key)
-    return Report(tuple(findings))
+    return Report().plus(findings)

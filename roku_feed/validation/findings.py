@@ -99,6 +99,11 @@ def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
     )
 
 
+def _sort_key(finding: Finding) -> tuple[tuple[tuple[int, int | str], ...], str]:
+    parts = finding.pointer.split("/")[1:]
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts), finding.code
+
+
 @dataclass(frozen=True)
 class Report:
     """All findings for one feed. Errors make it invalid; warnings only do under `strict`."""
@@ -120,6 +125,10 @@ class Report:
     def passes(self, *, strict: bool = False) -> bool:
         """True when the feed is acceptable; `strict` counts warnings as errors."""
         return not self.findings if strict else self.valid
+
+    def plus(self, findings: t.Iterable[Finding]) -> Report:
+        """A report with more findings (media probes, parse-level), in document order."""
+        return Report(tuple(sorted((*self.findings, *findings), key=_sort_key)))
 
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
