@@ -225,3 +225,30 @@ def test_cli_check_media(site, run_cli, tmp_path) -> None:
         "media-not-checked",
         "insecure-url",
     }
+
+
+def test_api_validate_with_check_media(site, tmp_path) -> None:
+    from conftest import make_app
+
+    site.route("/thumb.jpg", body=jpeg(640, 360))
+    app = make_app(tmp_path, None, ALLOW_PRIVATE_URLS=True)
+    client = app.test_client()
+    feed = feed_for(site)
+    plain = client.post("/api/v1/validate", json=feed).json
+    assert "image-too-small" not in {f["code"] for f in plain["findings"]}
+    probed = client.post("/api/v1/validate?check_media=true", json=feed).json
+    assert probed["valid"] is False
+    assert ("image-too-small", THUMB) in {(f["code"], f["pointer"]) for f in probed["findings"]}
+    app.config["MAX_PROBE_URLS"] = 2
+    refused = client.post("/api/v1/validate?check_media=true", json=feed)
+    assert refused.status_code == 413 and refused.mimetype == "application/problem+json"
+    assert "3 media URLs" in refused.json["detail"]
+
+
+def test_mp4_files_are_sniffed(site) -> None:
+    site.route(
+        "/clip.mp4", body=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, headers={"Content-Type": "video/mp4"}
+    )
+    assert findings(feed_for(site, video="/clip.mp4", video_type="MP4")) == []
+    site.route("/clip.mp4", body=b"<html>login required</html>", headers={"Content-Type": "text/html"})
+    assert findings(feed_for(site, video="/clip.mp4", video_type="MP4")) == [("media-wrong-type", VIDEO)]

@@ -23,6 +23,9 @@ MANIFEST_BYTES = 512 * 1024
 SMALL_BYTES = 4096
 _QUALITY_RANK = {"SD": 0, "HD": 1, "FHD": 2, "UHD": 3}
 _STREAMING = {"HLS", "DASH"}
+_FILE_TYPES = {"MP4", "MOV", "M4V"}
+# The first box of an ISO base media (MP4, QuickTime, M4V) file names itself at bytes 4-8.
+_ISO_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,12 @@ class MediaCheck:
         served = "HLS" if text.startswith("#EXTM3U") else "DASH" if "<MPD" in text[:2000] else None
         if declared in _STREAMING and served != declared:
             what = served or result.content_type or "something else"
+            self.report(
+                "media-wrong-type", target.path, f"The feed says {declared} but the URL serves {what}."
+            )
+            return None
+        if declared in _FILE_TYPES and served is None and result.head[4:8] not in _ISO_BOXES:
+            what = result.content_type or "something that is not an MP4/QuickTime file"
             self.report(
                 "media-wrong-type", target.path, f"The feed says {declared} but the URL serves {what}."
             )

@@ -14,13 +14,21 @@ import typing as t
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from roku_feed.articles import parse_article
-from roku_feed.errors import ArticleInvalidError
+from roku_feed.errors import ArticleInvalidError, RokuFeedError
 from roku_feed.loading import parse_feed
 from roku_feed.publisher import diff
 from roku_feed.validation import validate_feed
 from roku_feed.web.problems import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class MediaProbeTooLargeError(RokuFeedError):
+    """More media URLs than one request may probe."""
+
+    status = 413
+    title = "Too many media URLs to probe"
+    slug = "too-many-media-urls"
 
 
 def _service() -> t.Any:
@@ -81,7 +89,27 @@ def validate() -> Response:
         source = data["url"]
         loaded = parse_feed(fetched.content, source)
     report = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings)
+    if request.args.get("check_media", "").lower() in ("1", "true", "yes"):
+        report = report.plus(_probe_media(loaded.data))
     return jsonify({"source": source, **report.to_dict()})
+
+
+def _probe_media(feed: t.Any) -> list[t.Any]:
+    """Media findings for a feed sent to /validate?check_media=true, bounded by MAX_PROBE_URLS."""
+    from roku_feed.probes.check import check_media, media_targets
+    from roku_feed.probes.client import Prober
+
+    config = current_app.config
+    count = len({target.url for target in media_targets(feed)})
+    if count > config["MAX_PROBE_URLS"]:
+        raise MediaProbeTooLargeError(
+            f"the feed has {count:,} media URLs; this service probes at most {config['MAX_PROBE_URLS']:,}"
+            " per request (use roku-feed validate --check-media for larger feeds)"
+        )
+    with Prober(
+        timeout=float(config["FETCH_TIMEOUT"]), allow_private=bool(config["ALLOW_PRIVATE_URLS"])
+    ) as prober:
+        return check_media(feed, prober)
 
 
 @bp.get("/status")

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, t.Any] = {
     "STALE_WHILE_REVALIDATE": 600,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,  # request bodies (Flask refuses larger with 413)
     "MAX_VALIDATE_BYTES": 20 * 1024 * 1024,  # feeds fetched by POST /api/v1/validate {"url": ...}
+    "MAX_PROBE_URLS": 2000,  # media URLs one POST /api/v1/validate?check_media=true may probe
     "API_TOKEN": None,  # write endpoints are disabled until this is set (from the environment)
 }
 
