@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-build clean
+.PHONY: run test lint bench bench-build bench-probe clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: $(STAMP)
 
 bench-build: $(STAMP)
 	$(BIN)/python bench/bench_build.py --write-readme
+
+bench-probe: $(STAMP)
+	$(BIN)/python bench/bench_probe.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist var .pytest_cache .ruff_cache

@@ -300,6 +300,27 @@ def item_id(article: Article) -> str | None:
     return f"{slug}-{_short_hash(basis)}" if slug else f"article-{_short_hash(basis)}"
 
 
+_TYPE_BY_SUFFIX = {
+    ".m3u8": "HLS",
+    ".mpd": "DASH",
+    ".ism": "SMOOTH",
+    ".isml": "SMOOTH",
+    ".mp4": "MP4",
+    ".mov": "MOV",
+    ".m4v": "M4V",
+}
+
+
+def infer_video_type(url: str) -> str | None:
+    """HLS, DASH, SMOOTH, MP4, MOV or M4V from the URL's path, or None."""
+    rest = url.split("#", 1)[0].split("?", 1)[0].split("://", 1)[-1]
+    path = rest[rest.find("/") :].lower() if "/" in rest else ""
+    for suffix, kind in _TYPE_BY_SUFFIX.items():
+        if path.endswith(suffix) or f"{suffix}/" in path:  # .ism/manifest for Smooth Streaming
+            return kind
+    return None
+
+
 def article_to_dict(article: Article) -> dict[str, t.Any]:
     """The article as a mapping `parse_article` reads back to an equal Article (for storage)."""
     out: dict[str, t.Any] = {}

@@ -16,12 +16,15 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from roku_feed.articles import Article, is_http, item_id
+from roku_feed.articles import Article, infer_video_type, is_http, item_id
 from roku_feed.channel import Channel
 from roku_feed.errors import BuildError
 from roku_feed.sources import Skipped
 from roku_feed.text import clip, paragraphs, plain
 from roku_feed.validation import Severity, validate_feed
+
+if t.TYPE_CHECKING:
+    from roku_feed.probes.client import Prober
 
 MAX_TAG = 20
 MAX_PLAYLIST_NAME = 20
@@ -37,34 +40,16 @@ SKIP_REASONS = {
     "unknown-video-type": "The video type is not given and cannot be told from the URL.",
     "no-image": "The article has no image for the thumbnail.",
     "bad-media-url": "A video, image or caption URL is not an absolute http(s) URL.",
+    "broken-video": "With probe_media: the video is unreachable, of the wrong type, unreadable, or live.",
+    "broken-image": "With probe_media: the image is unreachable, not an image, or smaller than 800x450.",
     "superseded": "Another article has the same id and changed later; that one is published.",
     "outside-retention": "Published before the channel's retention window.",
     "over-byte-budget": "Left out, oldest first, to keep the feed within the byte budget.",
 }
 
-_TYPE_BY_SUFFIX = {
-    ".m3u8": "HLS",
-    ".mpd": "DASH",
-    ".ism": "SMOOTH",
-    ".isml": "SMOOTH",
-    ".mp4": "MP4",
-    ".mov": "MOV",
-    ".m4v": "M4V",
-}
-
 
 def _iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
-
-
-def infer_video_type(url: str) -> str | None:
-    """HLS, DASH, SMOOTH, MP4, MOV or M4V from the URL's path, or None."""
-    rest = url.split("#", 1)[0].split("?", 1)[0].split("://", 1)[-1]
-    path = rest[rest.find("/") :].lower() if "/" in rest else ""
-    for suffix, kind in _TYPE_BY_SUFFIX.items():
-        if path.endswith(suffix) or f"{suffix}/" in path:  # .ism/manifest for Smooth Streaming
-            return kind
-    return None
 
 
 def clean_tags(tags: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -318,19 +303,47 @@ def _rows(items: list[Prepared], channel: Channel, live: dict[str, t.Any] | None
 
 
 class FeedBuilder:
-    """Builds feeds for one channel, keeping per-article work between builds."""
+    """Builds feeds for one channel, keeping per-article work between builds.
 
-    def __init__(self, channel: Channel) -> None:
+    With a `prober` and the channel's `probe_media`, every build first probes each article's video
+    and image (see `roku_feed.probes.enrich`): a missing duration is filled from the manifest, and
+    an article with broken media is skipped as `broken-video` or `broken-image`.
+    """
+
+    def __init__(self, channel: Channel, prober: Prober | None = None) -> None:
         self.channel = channel
+        self.prober = prober
         self._cache: dict[Article, Prepared | Skipped] = {}
 
+    def _probe(self, articles: list[Article]) -> dict[Article, Article | Skipped]:
+        if self.prober is None or not self.channel.probe_media:
+            return {}
+        from roku_feed.probes.enrich import Broken, check_articles  # network code only when probing
+
+        out: dict[Article, Article | Skipped] = {}
+        for article, outcome in check_articles(articles, self.prober).items():
+            if isinstance(outcome, Broken):
+                outcome = _skip(article, outcome.code, outcome.message, item_id(article))
+            out[article] = outcome
+        return out
+
     def _prepare_all(self, articles: Iterable[Article]) -> list[Prepared | Skipped]:
+        articles = list(articles)
+        probed = self._probe(articles)
         cache: dict[Article, Prepared | Skipped] = {}
-        for article in articles:
-            if article not in cache:
-                cache[article] = self._cache.get(article) or prepare(article, self.channel)
+        broken: list[Skipped] = []
+        for article in dict.fromkeys(articles):
+            # Probing runs on every build (the Prober's TTL cache decides what is fetched again),
+            # and the cache below is keyed by the article as probed: the one with its duration
+            # filled in. A changed manifest thus gives a new key, and a broken-media verdict is
+            # never cached here, so no cached item can hide this build's probe outcome.
+            outcome = probed.get(article, article)
+            if isinstance(outcome, Skipped):
+                broken.append(outcome)
+            elif outcome not in cache:
+                cache[outcome] = self._cache.get(outcome) or prepare(outcome, self.channel)
         self._cache = cache  # keep only what this build used: the cache cannot grow without bound
-        return list(cache.values())
+        return [*cache.values(), *broken]
 
     def build(
         self, articles: Iterable[Article], *, now: datetime | None = None, skipped: Iterable[Skipped] = ()

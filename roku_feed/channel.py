@@ -62,6 +62,7 @@ class Channel:
     live_title: str = "Live"
     retention_days: int | None = None
     byte_budget: int | None = ROKU_TEMPLATE_LIMIT
+    probe_media: bool = False
 
 
 class _LiveSchema(Schema):
@@ -117,6 +118,7 @@ class ChannelSchema(Schema):
     live_title = fields.String(validate=validate.Length(min=1, max=20))
     retention_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
     byte_budget = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=10_000))
+    probe_media = fields.Boolean()
     comment = fields.Raw(load_only=True)  # free text for humans editing the file
 
     @post_load

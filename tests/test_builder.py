@@ -12,13 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import roku_feed.builder as builder_module
-from roku_feed.articles import Article, canonical_url, item_id, parse_article
+from roku_feed.articles import Article, canonical_url, infer_video_type, item_id, parse_article
 from roku_feed.builder import (
     SKIP_REASONS,
     FeedBuilder,
     build_feed,
     descriptions,
-    infer_video_type,
     serialize,
 )
 from roku_feed.channel import Channel, LiveStream, Section
