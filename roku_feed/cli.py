@@ -315,7 +315,16 @@ def build(
         if state_dir:
             options["state_dir"] = Path(state_dir)
         read = read_sources(sources, on_progress=_Progress(sources), **options)
-        built = FeedBuilder(channel).build(read.articles, skipped=read.skipped)
+        prober = None
+        if channel.probe_media:
+            from roku_feed.probes.client import Prober
+
+            prober = Prober(timeout=timeout, allow_private=allow_private_urls)
+        try:
+            built = FeedBuilder(channel, prober=prober).build(read.articles, skipped=read.skipped)
+        finally:
+            if prober is not None:
+                prober.close()
         search = None
         if search_feed:
             from roku_feed.search_feed import search_feed_from

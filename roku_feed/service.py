@@ -117,7 +117,12 @@ class FeedService:
         self.publisher = Publisher(
             self.store, static_dir=settings.static_dir, max_drop_share=settings.max_drop_share
         )
-        self.builder = FeedBuilder(channel)
+        prober = None
+        if channel.probe_media:  # the channel asks the builder to check media before publishing it
+            from roku_feed.probes.client import Prober
+
+            prober = Prober(timeout=settings.fetch_timeout, allow_private=settings.allow_private_urls)
+        self.builder = FeedBuilder(channel, prober=prober)
         self.channel = channel
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
         self.build_failures = 0

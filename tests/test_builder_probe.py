@@ -147,3 +147,39 @@ def test_without_probing_nothing_is_fetched_and_nothing_changes(
 def test_probe_media_is_a_channel_setting() -> None:
     assert parse_channel({"probe_media": True}).probe_media is True
     assert Channel().probe_media is False
+
+
+def test_roku_feed_build_probes_when_the_channel_asks(site, run_cli, tmp_path) -> None:
+    import json
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    good = {
+        "id": "a1",
+        "title": "Good",
+        "published": "2026-11-20T09:00:00+00:00",
+        "video": {"url": site.url("/vod.m3u8")},
+        "image": {"url": site.url("/thumb.jpg")},
+    }
+    bad = {**good, "id": "a2", "title": "Live by mistake", "video": {"url": site.url("/live.m3u8")}}
+    (folder / "a.json").write_text(json.dumps([good, bad]))
+    channel = tmp_path / "channel.json"
+    channel.write_text(json.dumps({"probe_media": True}))
+    report = tmp_path / "report.json"
+    result = run_cli(
+        "build",
+        str(folder),
+        "-o",
+        str(tmp_path / "feed.json"),
+        "--channel",
+        str(channel),
+        "--report",
+        str(report),
+        "--allow-private-urls",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["accepted"] == ["a1"]
+    assert [(s["id"], s["code"]) for s in data["skipped"]] == [("a2", "broken-video")]
+    feed = json.loads((tmp_path / "feed.json").read_text())
+    assert feed["shortFormVideos"][0]["content"]["duration"] == 115  # filled from the playlist
