@@ -195,3 +195,28 @@ def app(tmp_path: Path, content: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def stderr_of(command: list[str], *, tty: bool) -> str:
+    """Run a command with stderr on a pseudo-terminal (as a person sees it) or on a pipe."""
+    import os
+    import pty
+    import subprocess
+
+    if not tty:
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False).stderr
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")

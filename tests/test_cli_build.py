@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import article
+from conftest import article, stderr_of
 
 from roku_feed.validation import validate_feed
 
@@ -115,30 +116,8 @@ def test_search_feed_is_written_beside_the_feed(run_cli, articles_dir: Path, tmp
 
 
 def _build_with_stderr(folder: Path, out: Path, *, tty: bool) -> str:
-    """Run the real command with stderr on a pseudo-terminal (as a person sees it) or a pipe."""
-    import os
-    import pty
-    import subprocess
-    import sys
-
     command = [str(Path(sys.executable).with_name("roku-feed")), "build", str(folder), "-o", str(out)]
-    if not tty:
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stderr
-    leader, follower = pty.openpty()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            data = os.read(leader, 4096)
-        except OSError:  # the other side closed
-            break
-        if not data:
-            break
-        chunks.append(data)
-    assert proc.wait(timeout=120) == 0
-    os.close(leader)
-    return b"".join(chunks).decode(errors="replace")
+    return stderr_of(command, tty=tty)
 
 
 def test_progress_bar_only_for_a_person_watching_a_large_source(tmp_path: Path) -> None:

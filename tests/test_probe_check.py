@@ -252,3 +252,24 @@ def test_mp4_files_are_sniffed(site) -> None:
     assert findings(feed_for(site, video="/clip.mp4", video_type="MP4")) == []
     site.route("/clip.mp4", body=b"<html>login required</html>", headers={"Content-Type": "text/html"})
     assert findings(feed_for(site, video="/clip.mp4", video_type="MP4")) == [("media-wrong-type", VIDEO)]
+
+
+def test_check_media_shows_a_progress_bar_on_a_terminal_only(site, tmp_path) -> None:
+    import sys
+    from pathlib import Path
+
+    from conftest import stderr_of
+
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(feed_for(site)))
+    command = [
+        str(Path(sys.executable).with_name("roku-feed")),
+        "validate",
+        "--check-media",
+        "--allow-private-urls",
+        str(path),
+    ]
+    on_terminal = stderr_of(command, tty=True)
+    assert "Probing media" in on_terminal and "probed 3 URL(s)" in on_terminal
+    piped = stderr_of(command, tty=False)
+    assert "Probing media" not in piped and "probed 3 URL(s): 3 ok, 0 failed" in piped
