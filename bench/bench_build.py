@@ -25,22 +25,21 @@ import gzip
 import hashlib
 import json
 import os
-import platform
 import pstats
 import random
 import re
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
 import typing as t
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
-from importlib.metadata import version
 from pathlib import Path
+
+from benchlib import ROOT, machine, run_launched, write_results
 
 import roku_feed.builder
 from roku_feed.articles import Article, parse_article
@@ -49,9 +48,7 @@ from roku_feed.channel import Channel
 from roku_feed.sources import read_sources
 from roku_feed.validation import validate_feed
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-README = ROOT / "bench" / "README.md"
 START, END = "<!-- build-results:start -->", "<!-- build-results:end -->"
 TARGET_MS, TARGET_MB = 1000.0, 250.0
 MiB = 2**20
@@ -207,31 +204,11 @@ class CountPrepare:
 
 # --- child processes --------------------------------------------------------------------------
 
-# Measures one child from a small launcher: the rusage of a child spawned straight from this
-# (large) process would report *our* RSS, as Linux carries the parent's peak into a vfork'd exec.
-# The child's stdout (one JSON line) is passed through; the launcher's own line comes last.
-LAUNCHER = """import os, sys, time
-start = time.perf_counter()
-pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
-_, status, usage = os.wait4(pid, 0)
-print((time.perf_counter() - start) * 1000, usage.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
-"""
-
-# Children use cached bytecode as an installed tool would, kept under bench/out/ (git-ignored).
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(OUT / "pycache")
-
 
 def run_child(args: list[str]) -> tuple[float, int, dict[str, t.Any]]:
     """Run this script as a child; return (wall ms, peak RSS in KiB, the child's JSON report)."""
-    argv = [sys.executable, str(Path(__file__).resolve()), *args]
-    launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, *argv]
-    done = subprocess.run(launch, cwd=ROOT, env=CHILD_ENV, capture_output=True, text=True, check=False)
-    lines = done.stdout.splitlines()
-    if done.returncode != 0 or len(lines) < 2 or lines[-1].split()[2] != "0":
-        sys.exit(f"bench: child {' '.join(args)} failed: {done.stdout[-300:]}{done.stderr[-1500:]}")
-    wall, rss, _ = lines[-1].split()
-    return float(wall), int(rss), json.loads(lines[-2])
+    wall, rss, lines = run_launched([sys.executable, str(Path(__file__).resolve()), *args])
+    return wall, rss, json.loads(lines[-1])
 
 
 def maxrss_kib() -> int:
@@ -289,16 +266,6 @@ def write_directory(items: int, newest: datetime) -> Path:
 
 
 # --- the benchmark ----------------------------------------------------------------------------
-
-
-def machine() -> str:
-    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    gib = f"{int(mem.group(1)) / 2**20:.0f} GiB RAM" if mem else "RAM unknown"
-    libs = ", ".join(f"{n} {version(n)}" for n in ("marshmallow", "jsonschema-rs"))
-    return (
-        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), {gib}, "
-        f"Linux {platform.release()}, Python {platform.python_version()}; {libs}"
-    )
 
 
 Row = tuple[str, list[float], str]  # (measurement, wall times in ms, notes)
@@ -424,7 +391,7 @@ def render(rows: list[Row], facts: dict[str, t.Any], header: str) -> str:
         [
             header,
             "",
-            f"Machine: {machine()}.",
+            f"Machine: {machine('marshmallow', 'jsonschema-rs')}.",
             "",
             "| Measurement | runs | min (ms) | median (ms) | notes |",
             "|---|---:|---:|---:|---|",
@@ -534,12 +501,7 @@ def main() -> None:
     table = render(rows, facts, header)
     print(table)
     if args.write_readme:
-        text = README.read_text(encoding="utf-8")
-        if START not in text or END not in text:
-            sys.exit(f"bench: {README} lacks the {START} / {END} markers")
-        head, rest = text.split(START, 1)
-        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
-        print(f"bench: wrote the results to {README.relative_to(ROOT)}", file=sys.stderr)
+        write_results(table, START, END)
 
 
 if __name__ == "__main__":

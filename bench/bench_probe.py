@@ -17,23 +17,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import typing as t
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib.metadata import version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchlib import ROOT, machine, run_launched, write_results
+
 OUT = ROOT / "bench" / "out"
-README = ROOT / "bench" / "README.md"
 START, END = "<!-- probe-results:start -->", "<!-- probe-results:end -->"
 TARGET_ITEMS, TARGET_CONCURRENCY, TARGET_S = 500, 32, 5.0
 CONCURRENCIES = (1, 8, 32)
@@ -261,44 +257,15 @@ def child(feed_file: str, concurrency: int) -> None:
     print(json.dumps(result), flush=True)
 
 
-# Starts and reaps the child from a tiny launcher (`python -I -S`): a child spawned straight from
-# this process would report *our* peak RSS, as Linux carries the parent's peak into a vfork'd
-# exec. The child's JSON line comes first on stdout, the launcher's "wall ms, ru_maxrss KiB,
-# exit code" last.
-LAUNCHER = """import os, sys, time
-start = time.perf_counter()
-pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
-_, status, usage = os.wait4(pid, 0)
-print((time.perf_counter() - start) * 1000, usage.ru_maxrss, os.waitstatus_to_exitcode(status), flush=True)
-"""
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(OUT / "pycache")
-
-
 def run_child(feed_file: str, concurrency: int) -> dict[str, t.Any]:
     argv = [sys.executable, __file__, "--child", feed_file, "--concurrency", str(concurrency)]
-    launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, *argv]
-    done = subprocess.run(launch, cwd=ROOT, env=CHILD_ENV, capture_output=True, text=True, check=False)
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or len(lines) < 2 or lines[-1].split()[-1] != "0":
-        sys.exit(f"bench: the child at concurrency {concurrency} failed:\n{done.stdout}{done.stderr[-2000:]}")
-    process_ms, rss_kib, _ = lines[-1].split()
-    result = json.loads(lines[-2])
-    result.update(process=float(process_ms) / 1000, rss_kib=int(rss_kib))
+    process_ms, rss_kib, lines = run_launched(argv)
+    result = json.loads(lines[-1])
+    result.update(process=process_ms / 1000, rss_kib=rss_kib)
     return result
 
 
 # --- report ------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    gib = f"{int(mem.group(1)) / 2**20:.0f} GiB RAM" if mem else "RAM unknown"
-    libs = ", ".join(f"{n} {version(n)}" for n in ("requests", "urllib3"))
-    return (
-        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), {gib}, "
-        f"Linux {platform.release()}, Python {platform.python_version()}; {libs}"
-    )
 
 
 def render(runs: dict[int, list[dict[str, t.Any]]], header: str, latency: float) -> str:
@@ -323,7 +290,7 @@ def render(runs: dict[int, list[dict[str, t.Any]]], header: str, latency: float)
         [
             header,
             "",
-            f"Machine: {machine()}.",
+            f"Machine: {machine('requests', 'urllib3')}.",
             "",
             "| concurrency | URLs | requests | runs | wall min (s) | wall median (s) | passes (s) "
             "| floor (s) | process (s) | peak RSS (MiB) |",
@@ -406,12 +373,7 @@ def main() -> None:
     table = render(runs, header, latency)
     print(table)
     if args.write_readme:
-        body = README.read_text(encoding="utf-8")
-        if START not in body or END not in body:
-            sys.exit(f"bench: {README} lacks the {START} / {END} markers")
-        head, rest = body.split(START, 1)
-        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
-        print(f"bench: wrote the results to {README.relative_to(ROOT)}", file=sys.stderr)
+        write_results(table, START, END)
 
 
 if __name__ == "__main__":

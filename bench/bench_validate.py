@@ -16,9 +16,7 @@ import argparse
 import gc
 import json
 import os
-import platform
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -26,18 +24,16 @@ import time
 import typing as t
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 
 import jsonschema
+from benchlib import ROOT, machine, run_launched, write_results
 
 from roku_feed.validation import load_schema, validate_feed
 from roku_feed.validation.rule_pass import rule_findings
 from roku_feed.validation.schema_pass import schema_findings
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # .venv/bin when run as `make bench`
-README = ROOT / "bench" / "README.md"
 SCHEMA = "schemas/roku-direct-publisher.schema.json"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TARGET_MS, TARGET_RATIO = 100.0, 10.0
@@ -107,46 +103,15 @@ def time_calls(fn: Callable[[], object], repeat: int) -> list[float]:
     return out
 
 
-# Measures one child from a small launcher: the rusage of a child spawned straight from this
-# (large) process would report *our* RSS, as Linux carries the parent's peak into a vfork'd exec.
-LAUNCHER = """import os, sys, time
-start = time.perf_counter()
-pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ,
-                     file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)])
-_, status, usage = os.wait4(pid, 0)
-print((time.perf_counter() - start) * 1000, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
-"""
-
-
-# Children use cached bytecode as an installed tool would, kept under bench/out/ (git-ignored):
-# the warm-up run writes it even where PYTHONDONTWRITEBYTECODE is set for the rest of the tree.
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(ROOT / "bench" / "out" / "pycache")
-
-
-def run_process(argv: list[str]) -> tuple[float, int]:
-    """Run `argv` in the repo root; return (wall ms, peak RSS in KiB); abort unless it exits 0."""
-    launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, *argv]
-    done = subprocess.run(launch, cwd=ROOT, env=CHILD_ENV, capture_output=True, check=False)
-    wall, rss, code = done.stdout.split()
-    if done.returncode != 0 or int(code) != 0:
-        sys.exit(f"bench: {' '.join(argv)} exited {code.decode()}: {done.stderr.decode()[-500:]}")
-    return float(wall), int(rss)  # ru_maxrss is in KiB on Linux
-
-
-def machine() -> str:
-    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
-    gib = f"{int(mem.group(1)) / 2**20:.0f} GiB RAM" if mem else "RAM unknown"
-    libs = ", ".join(f"{n} {version(n)}" for n in ("jsonschema-rs", "jsonschema", "check-jsonschema"))
-    return (
-        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), {gib}, "
-        f"Linux {platform.release()}, Python {platform.python_version()}; {libs}"
-    )
-
-
 Row = tuple[str, list[float], str]  # (measurement, wall times in ms, peak RSS or "")
 VALIDATE, REFERENCE = "`validate_feed` (schema + rules)", "pure-Python `jsonschema` Draft4Validator"
 ROKU, CJS = "process: `roku-feed validate --quiet`", "process: `check-jsonschema --schemafile`"
+
+
+def run_process(argv: list[str]) -> tuple[float, int]:
+    """(wall ms, peak RSS KiB) of one run of a command."""
+    wall, rss, _ = run_launched(argv)
+    return wall, rss
 
 
 def in_process_rows(feed: t.Any, size: int, repeat: int) -> list[Row]:
@@ -187,7 +152,7 @@ def render(rows: list[Row], header: str) -> str:
         [
             header,
             "",
-            f"Machine: {machine()}.",
+            f"Machine: {machine('jsonschema-rs', 'jsonschema', 'check-jsonschema')}.",
             "",
             "| Measurement | runs | min (ms) | median (ms) | peak RSS |",
             "|---|---:|---:|---:|---:|",
@@ -236,12 +201,7 @@ def main() -> None:
     table = render(rows, header)
     print(table)
     if args.write_readme:
-        body = README.read_text(encoding="utf-8")
-        if START not in body or END not in body:
-            sys.exit(f"bench: {README} lacks the {START} / {END} markers")
-        head, rest = body.split(START, 1)
-        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
-        print(f"bench: wrote the results to {README.relative_to(ROOT)}", file=sys.stderr)
+        write_results(table, START, END)
 
 
 if __name__ == "__main__":
