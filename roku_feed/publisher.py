@@ -92,11 +92,15 @@ def item_hashes(feed: dict[str, t.Any]) -> dict[str, str]:
 
 def diff(old: Snapshot | None, new: Snapshot) -> dict[str, list[str]]:
     """Item ids added, removed and changed from `old` to `new`."""
-    before = old.items if old else {}
+    return diff_items(old.items if old else {}, new.items)
+
+
+def diff_items(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
+    """The same, from item-id -> hash maps (as stored in meta.json)."""
     return {
-        "added": sorted(set(new.items) - set(before)),
-        "removed": sorted(set(before) - set(new.items)),
-        "changed": sorted(i for i in new.items.keys() & before.keys() if new.items[i] != before[i]),
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "changed": sorted(i for i in after.keys() & before.keys() if after[i] != before[i]),
     }
 
 
@@ -111,6 +115,15 @@ def make_snapshot(
         documents[SEARCH_FEED] = Document.of(search_text.encode("utf-8"))
     ident = f"{created.strftime('%Y%m%dT%H%M%SZ')}-{documents[FEED].etag.strip(chr(34))[:12]}"
     return Snapshot(ident, created, documents, item_hashes(feed))
+
+
+def _stored_document(folder: Path, name: str) -> Document:
+    body = (folder / name).read_bytes()
+    twin = folder / f"{name}.gz"
+    if not twin.exists():  # snapshots written before twins were stored
+        return Document.of(body)
+    digest = hashlib.sha256(body).hexdigest()
+    return Document(body, twin.read_bytes(), f'"{digest[:32]}"')
 
 
 class SnapshotStore:
@@ -137,17 +150,26 @@ class SnapshotStore:
         tmp.mkdir()
         for name, doc in snapshot.documents.items():
             write_atomic(tmp / name, doc.body)
+            write_atomic(tmp / f"{name}.gz", doc.gzipped)
         write_atomic(
             tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
         )
         tmp.rename(final)
 
-    def load(self, ident: str) -> Snapshot:
-        folder = self._dir(ident)
+    def meta(self, ident: str) -> dict[str, t.Any]:
+        """A snapshot's meta.json (id, created, status, sizes, ETags, item hashes), without its files."""
         try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            documents = {name: Document.of((folder / name).read_bytes()) for name in meta["bytes"]}
-        except (OSError, ValueError, KeyError) as exc:
+            return json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+
+    def load(self, ident: str) -> Snapshot:
+        """The whole snapshot; the stored gzip twin is reused, so loading never recompresses."""
+        folder = self._dir(ident)
+        meta = self.meta(ident)
+        try:
+            documents = {name: _stored_document(folder, name) for name in meta["bytes"]}
+        except (OSError, KeyError) as exc:
             raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
         return Snapshot(
             meta["id"],
@@ -272,7 +294,7 @@ class Publisher:
         if snapshot.status != "published":
             snapshot = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items)
         self.store.save(snapshot)
-        if self.store.load(snapshot.id).status != "published":
+        if self.store.meta(snapshot.id).get("status") != "published":
             snapshot = self.store.set_status(snapshot, "published")
         self._sync_static(snapshot)  # static files first: `current` never names files not yet written
         self.store.set_current(snapshot.id)

@@ -144,3 +144,15 @@ def test_publish_compares_with_what_another_worker_made_live(tmp_path) -> None:
     newer = first.publish(snapshot_of(range(4), at=1)).snapshot
     result = second.publish(snapshot_of(range(4), at=2))  # second had not followed yet
     assert result.reason == "unchanged" and result.snapshot.id == newer.id
+
+
+def test_loading_reuses_the_stored_gzip_twin_and_reading_meta_loads_no_feed(tmp_path) -> None:
+    store = SnapshotStore(tmp_path)
+    snap = snapshot_of(range(3))
+    Publisher(store).publish(snap)
+    folder = tmp_path / "snapshots" / snap.id
+    twin = gzip.compress(snap.documents[FEED].body, compresslevel=1, mtime=0)  # not what Document.of makes
+    (folder / f"{FEED}.gz").write_bytes(twin)
+    assert store.load(snap.id).documents[FEED].gzipped == twin
+    (folder / FEED).write_bytes(b"damaged")  # meta alone is still readable
+    assert store.meta(snap.id)["item_hashes"] == snap.items

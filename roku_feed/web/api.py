@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from roku_feed.articles import parse_article
 from roku_feed.errors import ArticleInvalidError, RokuFeedError
 from roku_feed.loading import parse_feed
-from roku_feed.publisher import diff
+from roku_feed.publisher import diff_items
 from roku_feed.validation import validate_feed
 from roku_feed.web.problems import problem
 
@@ -127,31 +127,38 @@ def status() -> Response:
     )
 
 
+_META_KEYS = ("id", "created", "status", "reason", "items", "bytes", "etag")
+
+
+def _public(meta: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {key: meta[key] for key in _META_KEYS if key in meta}
+
+
 @bp.get("/snapshots")
 def snapshots() -> Response:
+    """Stored snapshots, newest first, read from their meta.json (no feed bytes are loaded)."""
     store = _service().store
     current = store.current_id()
-    out = []
-    for ident in reversed(store.ids()):
-        meta = store.load(ident).meta()
-        out.append({**meta, "live": ident == current})
-    return jsonify({"snapshots": out})
+    return jsonify(
+        {"snapshots": [{**_public(store.meta(i)), "live": i == current} for i in reversed(store.ids())]}
+    )
 
 
 @bp.get("/snapshots/<ident>")
 def snapshot(ident: str) -> Response:
     """One snapshot and its diff (added, removed, changed ids) from the snapshot before it."""
     store = _service().store
-    snap = store.load(ident)
+    meta = store.meta(ident)
     ids = store.ids()
     position = ids.index(ident)
-    previous = store.load(ids[position - 1]) if position > 0 else None
+    previous = store.meta(ids[position - 1]) if position > 0 else None
+    change = diff_items(previous["item_hashes"] if previous else {}, meta.get("item_hashes", {}))
     return jsonify(
         {
-            **snap.meta(),
+            **_public(meta),
             "live": store.current_id() == ident,
-            "previous": previous.id if previous else None,
-            "diff": diff(previous, snap),
+            "previous": previous["id"] if previous else None,
+            "diff": change,
         }
     )
 
