@@ -9,6 +9,7 @@ fails validation is never returned: the build raises BuildError instead.
 
 from __future__ import annotations
 
+import time
 import typing as t
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ class BuildReport:
     accepted: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    validate_seconds: float = 0.0  # of the build's time, how much validation took (for metrics)
 
     def to_dict(self) -> dict[str, t.Any]:
         return {
@@ -230,8 +232,9 @@ def _newest_first(prepared: Prepared) -> tuple[float, str]:
     return -prepared.article.published.timestamp(), prepared.id
 
 
-def _winner_key(prepared: Prepared) -> tuple[float, float, str]:
-    article = prepared.article
+def winner_key(item: Prepared | Article) -> tuple[float, float, str]:
+    """Of two versions of one item, the larger key wins: changed later, then published later."""
+    article = item.article if isinstance(item, Prepared) else item
     return article.changed.timestamp(), article.published.timestamp(), article.source
 
 
@@ -360,7 +363,7 @@ class FeedBuilder:
             if current is None:
                 winners[result.id] = result
                 continue
-            older, newer = sorted((current, result), key=_winner_key)
+            older, newer = sorted((current, result), key=winner_key)
             winners[result.id] = newer
             report.skipped.append(
                 _skip(
@@ -387,9 +390,11 @@ class FeedBuilder:
             ]
             items = kept
         if not items:
-            raise BuildError("no publishable article: nothing to put in the feed", report=report.to_dict())
+            raise BuildError("no publishable article: nothing to put in the feed", report=report)
         feed, text = self._fit(items, report)
+        started = time.perf_counter()
         loaded = validate_feed(feed, size=len(text))
+        report.validate_seconds = time.perf_counter() - started
         for finding in loaded.findings:
             if finding.severity is Severity.WARNING:
                 report.warnings.append(
@@ -400,7 +405,7 @@ class FeedBuilder:
             raise BuildError(
                 f"the built feed fails validation with {loaded.errors} error(s)",
                 errors=errors,
-                report=report.to_dict(),
+                report=report,
             )
         report.accepted = [item["id"] for item in feed["shortFormVideos"]]
         report.skipped.sort(key=lambda s: (s.code, s.source, s.id or ""))
@@ -447,7 +452,7 @@ class FeedBuilder:
             keep -= 1
         if keep == 0:
             raise BuildError(
-                f"not even the newest item fits in the {budget:,}-character budget", report=report.to_dict()
+                f"not even the newest item fits in the {budget:,}-character budget", report=report
             )
         report.skipped += [
             _skip(

@@ -304,9 +304,11 @@ def build(
 
     Articles that cannot be published are left out and listed with the reason.
     """
-    from roku_feed.builder import FeedBuilder, serialize
+    from roku_feed.builder import FeedBuilder
     from roku_feed.channel import load_channel
     from roku_feed.files import write_atomic
+    from roku_feed.pipeline import BuildFailed, build_snapshot
+    from roku_feed.snapshots import FEED, SEARCH_FEED
     from roku_feed.sources import read_sources
 
     try:
@@ -321,77 +323,66 @@ def build(
 
             prober = Prober(timeout=timeout, allow_private=allow_private_urls)
         try:
-            built = FeedBuilder(channel, prober=prober).build(read.articles, skipped=read.skipped)
+            outcome = build_snapshot(FeedBuilder(channel, prober=prober), read.articles, skipped=read.skipped)
         finally:
             if prober is not None:
                 prober.close()
-        search = None
-        if search_feed:
-            from roku_feed.search_feed import search_feed_from
-
-            search = serialize(search_feed_from(built.feed, channel))
-    except BuildError as exc:
-        if report_path and "report" in exc.extra:
-            write_atomic(report_path, _json_bytes(exc.extra["report"]))
-        click.echo(f"roku-feed: {exc.detail}", err=True)
-        for error in exc.extra.get("errors", [])[:10]:
-            click.echo(f"  {error['code']} {error['pointer']}: {error['message']}", err=True)
-        sys.exit(1)
     except RokuFeedError as exc:
         click.echo(f"roku-feed: {exc.detail}", err=True)
-        sys.exit(2)
-    write_atomic(output, built.text.encode("utf-8"))
-    if search is not None:
-        write_atomic(t.cast(str, search_feed), search.encode("utf-8"))
+        sys.exit(exc.exit_code)
+    if isinstance(outcome, BuildFailed):
+        if report_path:
+            write_atomic(report_path, _json_bytes(outcome.report.to_dict()))
+        click.echo(f"roku-feed: {outcome.message}", err=True)
+        for error in outcome.errors[:10]:
+            click.echo(f"  {error['code']} {error['pointer']}: {error['message']}", err=True)
+        sys.exit(BuildError.exit_code)
+    documents = outcome.snapshot.documents
+    write_atomic(output, documents[FEED].body)
+    if search_feed:
+        write_atomic(search_feed, documents[SEARCH_FEED].body)
     if report_path:
-        write_atomic(report_path, _json_bytes(built.report.to_dict()))
-    report = built.report
+        write_atomic(report_path, _json_bytes(outcome.report.to_dict()))
+    report = outcome.report
+    characters = len(documents[FEED].body.decode("utf-8"))
     click.echo(
-        f"{output}: {len(report.accepted)} item(s), {len(built.text):,} characters; "
+        f"{output}: {len(report.accepted)} item(s), {characters:,} characters; "
         f"{len(report.skipped)} skipped, {len(report.warnings)} warning(s)"
     )
     for code, count in report.skipped_by_reason().items():
         click.echo(f"  skipped {count:>4}  {code}")
 
 
-@cli.command()
-@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on (host:port).")
-@click.option(
-    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="gunicorn worker processes."
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per worker."
-)
-@click.option(
-    "--content",
-    "content_dirs",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False),
-    help="Article directory to publish (repeatable). Env: ROKU_FEED_CONTENT_DIRS.",
-)
-@click.option(
-    "--channel",
-    "channel_file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Channel config (JSON). Env: ROKU_FEED_CHANNEL_FILE.",
-)
-@click.option(
-    "--data-dir", type=click.Path(file_okay=False), help="Catalog and snapshots. Env: ROKU_FEED_DATA_DIR."
-)
-def serve(
-    bind: str,
-    workers: int,
-    threads: int,
-    content_dirs: tuple[str, ...],
-    channel_file: str | None,
-    data_dir: str | None,
-) -> None:
-    """Serve the channel feed and the operator API with gunicorn.
+def _channel_options(command: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """--content, --channel and --data-dir: the options `serve` and `publisher` share."""
+    options = [
+        click.option(
+            "--content",
+            "content_dirs",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False),
+            help="Article directory to publish (repeatable). Env: ROKU_FEED_CONTENT_DIRS.",
+        ),
+        click.option(
+            "--channel",
+            "channel_file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Channel config (JSON). Env: ROKU_FEED_CHANNEL_FILE.",
+        ),
+        click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False),
+            help="Catalog and snapshots. Env: ROKU_FEED_DATA_DIR.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    Everything else is configured with ROKU_FEED_* environment variables (see the README).
-    """
-    from roku_feed.web.server import FeedServer
 
+def _overrides(
+    content_dirs: tuple[str, ...], channel_file: str | None, data_dir: str | None
+) -> dict[str, t.Any]:
     overrides: dict[str, t.Any] = {}
     if content_dirs:
         overrides["CONTENT_DIRS"] = list(content_dirs)
@@ -399,10 +390,110 @@ def serve(
         overrides["CHANNEL_FILE"] = channel_file
     if data_dir:
         overrides["DATA_DIR"] = data_dir
-    FeedServer(
-        {"bind": bind, "workers": workers, "threads": threads, "accesslog": "-", "worker_class": "gthread"},
-        overrides,
-    ).run()
+    return overrides
+
+
+def _channel_args(content_dirs: tuple[str, ...], channel_file: str | None, data_dir: str | None) -> list[str]:
+    """The same options again, for a child process."""
+    args = [arg for folder in content_dirs for arg in ("--content", folder)]
+    if channel_file:
+        args += ["--channel", channel_file]
+    if data_dir:
+        args += ["--data-dir", data_dir]
+    return args
+
+
+@cli.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="Address to listen on (host:port).")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Server worker processes."
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=4, show_default=True, help="Threads per worker."
+)
+@click.option(
+    "--no-publisher",
+    is_flag=True,
+    help="Run the servers only; a `roku-feed publisher` started separately publishes.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request on stdout (off: metrics count them).")
+@_channel_options
+def serve(
+    bind: str,
+    workers: int,
+    threads: int,
+    no_publisher: bool,
+    access_log: bool,
+    content_dirs: tuple[str, ...],
+    channel_file: str | None,
+    data_dir: str | None,
+) -> None:
+    """Serve the channel feed, the operator API and the pages.
+
+    Runs one publisher process (the only writer: reads sources, builds, validates, publishes)
+    and WORKERS server processes (readers: each serves the live snapshot from memory and hands
+    writes to the publisher). The publisher is restarted if it exits; serving goes on meanwhile.
+    Everything else is configured with ROKU_FEED_* environment variables (see the README).
+    """
+    from roku_feed.web.config import load_config
+
+    overrides = _overrides(content_dirs, channel_file, data_dir)
+    config = load_config(overrides)
+    if no_publisher:
+        from roku_feed.web.server import FeedServer
+
+        options: dict[str, t.Any] = {
+            "bind": bind,
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+        }
+        if access_log:
+            options["accesslog"] = "-"
+        FeedServer(options, overrides).run()
+        return
+    from roku_feed.processes import supervise
+
+    me = [sys.executable, "-m", "roku_feed"]
+    passed = _channel_args(content_dirs, channel_file, data_dir)
+    server = [
+        *me,
+        "serve",
+        "--no-publisher",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
+    if access_log:
+        server.append("--access-log")
+    sys.exit(supervise([*me, "publisher", *passed], server + passed, Path(config["DATA_DIR"])))
+
+
+@cli.command()
+@_channel_options
+def publisher(content_dirs: tuple[str, ...], channel_file: str | None, data_dir: str | None) -> None:
+    """Run the publisher alone: the only writer of the data directory.
+
+    Reads the content directories and ROKU_FEED_UPSTREAM_URLS, builds, validates and publishes
+    snapshots, and carries out the write requests servers hand it. A second publisher on the
+    same data directory waits until the first one stops, then takes over.
+    """
+    import logging
+
+    from roku_feed.processes import run_publisher
+    from roku_feed.web.config import load_config
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s [publisher %(process)d] %(levelname)s %(message)s"
+    )
+    try:
+        run_publisher(load_config(_overrides(content_dirs, channel_file, data_dir)))
+    except RokuFeedError as exc:
+        click.echo(f"roku-feed: {exc.detail}", err=True)
+        sys.exit(exc.exit_code)
 
 
 @cli.command()

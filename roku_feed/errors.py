@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
+if t.TYPE_CHECKING:
+    from roku_feed.builder import BuildReport
+
 
 class RokuFeedError(Exception):
     """Root of every error roku_feed raises on purpose. Never raised bare."""
@@ -83,12 +86,23 @@ class SourceError(RokuFeedError):
 
 
 class BuildError(RokuFeedError):
-    """No valid feed could be produced from the articles (nothing publishable, or it failed validation)."""
+    """No valid feed could be produced from the articles (nothing publishable, or it failed validation).
+
+    `report` is the build's BuildReport (what was skipped and why) and `errors` the validation
+    errors (Finding.to_dict() each), as typed attributes rather than untyped extras.
+    """
 
     status = 500
     exit_code = 1
     title = "Feed build failed"
     slug = "build-failed"
+
+    def __init__(
+        self, detail: str, *, report: BuildReport | None = None, errors: t.Sequence[dict[str, t.Any]] = ()
+    ) -> None:
+        super().__init__(detail)
+        self.report = report
+        self.errors = list(errors)
 
 
 class ConfigError(RokuFeedError):
@@ -98,3 +112,40 @@ class ConfigError(RokuFeedError):
     exit_code = 2
     title = "Invalid configuration"
     slug = "config-invalid"
+
+
+class SnapshotNotFoundError(RokuFeedError):
+    """No snapshot has this id."""
+
+    status = 404
+    exit_code = 2
+    title = "Snapshot not found"
+    slug = "snapshot-not-found"
+
+
+class ArticleNotFoundError(RokuFeedError):
+    """No stored article has this id."""
+
+    status = 404
+    exit_code = 2
+    title = "Article not found"
+    slug = "article-not-found"
+
+
+class PublisherUnavailableError(RokuFeedError):
+    """The publisher is not running or did not answer; the live feed keeps being served."""
+
+    status = 503
+    exit_code = 2
+    title = "Publisher unavailable"
+    slug = "publisher-unavailable"
+    headers: t.ClassVar[dict[str, str]] = {"Retry-After": "5"}
+
+
+class PublisherFailedError(RokuFeedError):
+    """The publisher met an unexpected error (a bug: its log has the traceback)."""
+
+    status = 500
+    exit_code = 2
+    title = "Publisher failed"
+    slug = "publisher-failed"

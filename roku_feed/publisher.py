@@ -1,325 +1,367 @@
-"""The publisher: immutable snapshots of validated feeds, written atomically, the last good one kept.
+"""The publisher: the only writer. Sources -> catalog -> pipeline -> snapshot store, one change at a time.
 
-A snapshot is everything the web tier needs to answer a Roku device without doing any work:
-the JSON bytes, their gzip twin, a strong ETag from the content hash and a Last-Modified
-time. Snapshots live on disk (one directory each, written to a temp name and renamed), and
-`current` names the live one, so a restart serves the previous feed before any source is
-reachable. A build that would drop too many live items is held until an operator approves.
+Exactly one publisher runs per data directory (`roku-feed publisher`, started and restarted by
+`roku-feed serve`). It reads content directories and upstream URLs, keeps the catalog, builds
+and validates through `pipeline.build_snapshot`, and makes snapshots live; servers only read
+what it writes. A build that fails keeps the live snapshot and is recorded; a build that would
+drop too many live items is held for an operator; one bad article is skipped with its reason.
+Work is incremental: unchanged files are not re-read, unchanged inputs are not rebuilt.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import hashlib
-import json
-import shutil
+import logging
+import os
 import threading
 import time
 import typing as t
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from roku_feed.errors import RokuFeedError
-from roku_feed.files import write_atomic
+from roku_feed import metrics
+from roku_feed.articles import Article, item_id, parse_article
+from roku_feed.builder import FeedBuilder, winner_key
+from roku_feed.catalog import Catalog
+from roku_feed.channel import Channel
+from roku_feed.errors import ArticleNotFoundError, RokuFeedError
+from roku_feed.pipeline import BuildFailed, build_snapshot
+from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record, write_record
+from roku_feed.release import PublishResult, Releaser
+from roku_feed.snapshots import FEED, Snapshot, SnapshotStore
+from roku_feed.sources import Skipped, read_sources
+from roku_feed.upstreams import Upstream
 
-FEED = "feed.json"
-SEARCH_FEED = "search-feed.json"
-
-
-class SnapshotNotFoundError(RokuFeedError):
-    """No snapshot has this id."""
-
-    status = 404
-    exit_code = 2
-    title = "Snapshot not found"
-    slug = "snapshot-not-found"
+log = logging.getLogger("roku_feed.publisher")
 
 
 @dataclass(frozen=True)
-class Document:
-    """One served file: its bytes, gzip twin and strong validator, prepared once."""
-
-    body: bytes
-    gzipped: bytes
-    etag: str
+class PublisherSettings:
+    data_dir: Path
+    content_dirs: tuple[str, ...] = ()
+    upstream_urls: tuple[str, ...] = ()
+    fetch_timeout: float = 10.0
+    max_fetch_bytes: int = 20 * 1024 * 1024
+    allow_private_urls: bool = False
+    keep_snapshots: int = 20
+    max_drop_share: float = 0.3
+    backoff_base: float = 30.0
+    backoff_cap: float = 1800.0
+    static_dir: Path | None = None
+    poll_interval: float = 300.0
+    refresh_on_start: bool = True
 
     @classmethod
-    def of(cls, body: bytes) -> Document:
-        digest = hashlib.sha256(body).hexdigest()
-        # mtime=0 keeps the gzip bytes a pure function of the body
-        return cls(body, gzip.compress(body, compresslevel=9, mtime=0), f'"{digest[:32]}"')
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A published feed (and search feed), immutable once made."""
-
-    id: str
-    created: datetime
-    documents: dict[str, Document]
-    items: dict[str, str] = field(default_factory=dict)  # item id -> hash of its JSON, for diffs
-    status: str = "published"  # or "held": waiting for an operator
-    reason: str = ""
-
-    @property
-    def last_modified(self) -> str:
-        return format_datetime(self.created.astimezone(UTC), usegmt=True)
-
-    def meta(self) -> dict[str, t.Any]:
-        return {
-            "id": self.id,
-            "created": self.created.isoformat(),
-            "status": self.status,
-            "reason": self.reason,
-            "items": len(self.items),
-            "bytes": {name: len(doc.body) for name, doc in self.documents.items()},
-            "etag": {name: doc.etag for name, doc in self.documents.items()},
-        }
-
-
-def item_hashes(feed: dict[str, t.Any]) -> dict[str, str]:
-    """Item id -> short hash of the item's JSON, across every content list of a feed."""
-    out: dict[str, str] = {}
-    for key in ("movies", "liveFeeds", "series", "shortFormVideos", "tvSpecials"):
-        for item in feed.get(key, []):
-            text = json.dumps(item, sort_keys=True, ensure_ascii=False)
-            out[str(item.get("id"))] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    return out
-
-
-def diff(old: Snapshot | None, new: Snapshot) -> dict[str, list[str]]:
-    """Item ids added, removed and changed from `old` to `new`."""
-    return diff_items(old.items if old else {}, new.items)
-
-
-def diff_items(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
-    """The same, from item-id -> hash maps (as stored in meta.json)."""
-    return {
-        "added": sorted(set(after) - set(before)),
-        "removed": sorted(set(before) - set(after)),
-        "changed": sorted(i for i in after.keys() & before.keys() if after[i] != before[i]),
-    }
-
-
-def make_snapshot(
-    feed_text: str, feed: dict[str, t.Any], *, search_text: str | None = None, now: datetime | None = None
-) -> Snapshot:
-    """A snapshot of a validated feed; its id orders by time and names the content."""
-    created = (now or datetime.now(UTC)).replace(microsecond=0)
-    body = feed_text.encode("utf-8")
-    documents = {FEED: Document.of(body)}
-    if search_text is not None:
-        documents[SEARCH_FEED] = Document.of(search_text.encode("utf-8"))
-    ident = f"{created.strftime('%Y%m%dT%H%M%SZ')}-{documents[FEED].etag.strip(chr(34))[:12]}"
-    return Snapshot(ident, created, documents, item_hashes(feed))
-
-
-def _stored_document(folder: Path, name: str) -> Document:
-    body = (folder / name).read_bytes()
-    twin = folder / f"{name}.gz"
-    if not twin.exists():  # snapshots written before twins were stored
-        return Document.of(body)
-    digest = hashlib.sha256(body).hexdigest()
-    return Document(body, twin.read_bytes(), f'"{digest[:32]}"')
-
-
-class SnapshotStore:
-    """Snapshots on disk: `snapshots/<id>/` with the files and meta.json; `current` names the live one."""
-
-    def __init__(self, root: str | Path, *, keep: int = 20) -> None:
-        self.root = Path(root)
-        self.keep = keep
-        self._lock = threading.Lock()
-        (self.root / "snapshots").mkdir(parents=True, exist_ok=True)
-
-    def _dir(self, ident: str) -> Path:
-        if not ident or "/" in ident or ident.startswith("."):
-            raise SnapshotNotFoundError(f"no snapshot {ident!r}")
-        return self.root / "snapshots" / ident
-
-    def save(self, snapshot: Snapshot) -> None:
-        """Write the snapshot's files into a temp directory, then rename it into place."""
-        final = self._dir(snapshot.id)
-        if final.exists():
-            return  # identical content at the same second: already stored
-        tmp = self.root / "snapshots" / f".{snapshot.id}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        for name, doc in snapshot.documents.items():
-            write_atomic(tmp / name, doc.body)
-            write_atomic(tmp / f"{name}.gz", doc.gzipped)
-        write_atomic(
-            tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> PublisherSettings:
+        """From the service configuration (roku_feed.web.config.load_config)."""
+        return cls(
+            data_dir=Path(config["DATA_DIR"]),
+            content_dirs=tuple(config["CONTENT_DIRS"]),
+            upstream_urls=tuple(config["UPSTREAM_URLS"]),
+            fetch_timeout=float(config["FETCH_TIMEOUT"]),
+            max_fetch_bytes=int(config["MAX_FETCH_BYTES"]),
+            allow_private_urls=bool(config["ALLOW_PRIVATE_URLS"]),
+            keep_snapshots=int(config["KEEP_SNAPSHOTS"]),
+            max_drop_share=float(config["MAX_DROP_SHARE"]),
+            static_dir=Path(config["STATIC_DIR"]) if config["STATIC_DIR"] else None,
+            poll_interval=float(config["POLL_INTERVAL"]),
+            refresh_on_start=bool(config["REFRESH_ON_START"]),
         )
-        tmp.rename(final)
-
-    def meta(self, ident: str) -> dict[str, t.Any]:
-        """A snapshot's meta.json (id, created, status, sizes, ETags, item hashes), without its files."""
-        try:
-            return json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
-
-    def load(self, ident: str) -> Snapshot:
-        """The whole snapshot; the stored gzip twin is reused, so loading never recompresses."""
-        folder = self._dir(ident)
-        meta = self.meta(ident)
-        try:
-            documents = {name: _stored_document(folder, name) for name in meta["bytes"]}
-        except (OSError, KeyError) as exc:
-            raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
-        return Snapshot(
-            meta["id"],
-            datetime.fromisoformat(meta["created"]),
-            documents,
-            meta.get("item_hashes", {}),
-            meta.get("status", "published"),
-            meta.get("reason", ""),
-        )
-
-    def set_status(self, snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
-        updated = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
-        write_atomic(
-            self._dir(snapshot.id) / "meta.json",
-            json.dumps({**updated.meta(), "item_hashes": updated.items}).encode(),
-        )
-        return updated
-
-    def ids(self) -> list[str]:
-        """Stored snapshot ids, oldest first."""
-        folder = self.root / "snapshots"
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-    def current_id(self) -> str | None:
-        try:
-            ident = (self.root / "current").read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return ident or None
-
-    def set_current(self, ident: str) -> None:
-        write_atomic(self.root / "current", ident.encode("utf-8"))
-
-    def prune(self) -> None:
-        """Keep the newest `keep` snapshots, and always the current one."""
-        current = self.current_id()
-        for ident in self.ids()[: -self.keep]:
-            if ident != current:
-                shutil.rmtree(self._dir(ident), ignore_errors=True)
 
 
 @dataclass
-class PublishResult:
-    """What one publish did: the snapshot, whether it went live, and the diff from the live one."""
+class BuildRecord:
+    """The outcome of the latest build, for operators (written to last-build.json)."""
 
-    snapshot: Snapshot
-    live: bool
-    diff: dict[str, list[str]]
-    reason: str = ""
+    at: datetime
+    ok: bool
+    message: str
+    accepted: int = 0
+    skipped: list[dict[str, t.Any]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    snapshot: str | None = None
+    live: bool = False
+    diff: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[dict[str, t.Any]] = field(default_factory=list)
+    catalog_articles: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, t.Any]:
+        return {
+            "at": self.at.isoformat(),
+            "ok": self.ok,
+            "message": self.message,
+            "accepted": self.accepted,
+            "skipped": self.skipped,
+            "warnings": self.warnings,
+            "snapshot": self.snapshot,
+            "live": self.live,
+            "diff": self.diff,
+            "errors": self.errors,
+            "catalog_articles": self.catalog_articles,
+            "seconds": self.seconds,
+        }
+
+
+def run_loop(name: str, step: Callable[[], object], interval: float, stop: threading.Event) -> None:
+    """Call `step` every `interval` seconds until `stop` is set; an exception is logged and counted,
+    and the next cycle runs as usual: a background loop never dies of one bad cycle."""
+    while not stop.wait(interval):
+        guarded(name, step)
+
+
+def guarded(name: str, step: Callable[[], object]) -> None:
+    try:
+        step()
+    except Exception:
+        metrics.count_loop_error(name)
+        log.exception("%s failed; the next cycle runs as usual", name)
 
 
 class Publisher:
-    """Keeps one snapshot live: publishes validated builds, holds suspicious ones, rolls back.
+    """The channel's only writer: catalog, sources, builder and snapshot store of one data directory."""
 
-    Only already-validated feeds reach it (the builder raises on a feed that fails), so a bad
-    build can never replace the live snapshot; `live` is whatever was last published, loaded
-    from disk at start.
-    """
+    def __init__(self, settings: PublisherSettings, channel: Channel) -> None:
+        self.settings = settings
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(data_dir / "catalog.sqlite")
+        self.store = SnapshotStore(data_dir / "snapshots", keep=settings.keep_snapshots)
+        for name in self.store.discard_partial():
+            log.warning("discarded %s, a snapshot a previous publisher left half written", name)
+        prober = None
+        if channel.probe_media:  # the channel asks the builder to check media before publishing it
+            from roku_feed.probes.client import Prober
 
-    def __init__(
-        self, store: SnapshotStore, *, static_dir: str | Path | None = None, max_drop_share: float = 0.3
-    ) -> None:
-        self.store = store
-        self.static_dir = Path(static_dir) if static_dir else None
-        self.max_drop_share = max_drop_share
-        self._lock = threading.Lock()
-        self.live: Snapshot | None = None
-        self._checked = 0.0
-        current = store.current_id()
-        if current is not None:
-            self.live = store.load(current)
-            self._sync_static(self.live)  # e.g. STATIC_DIR newly set, or the directory wiped
+            prober = Prober(timeout=settings.fetch_timeout, allow_private=settings.allow_private_urls)
+        self.builder = FeedBuilder(channel, prober=prober)
+        self.channel = channel
+        self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
+        self._lock = threading.RLock()
+        self._source_skipped: list[Skipped] = []
+        self._dirty = True  # the catalog or the skipped inputs changed since the last build
+        self._expires: datetime | None = None  # when the oldest published item leaves the retention window
+        self.release = Releaser(
+            self.store,
+            static_dir=settings.static_dir,
+            max_drop_share=settings.max_drop_share,
+            on_live=_report_live,
+        )
+        write_record(data_dir, PUBLISHER, {"pid": os.getpid(), "started": datetime.now(UTC).isoformat()})
 
-    def current(self) -> Snapshot | None:
-        """The live snapshot, following a publish by another worker (looked up at most once a second)."""
+    # --- intake -----------------------------------------------------------------------------
+
+    def _read_content(self) -> tuple[list[Article], list[Skipped]]:
+        """Every article in the content directories; only files changed since the last scan are read."""
+        articles: list[Article] = []
+        skipped: list[Skipped] = []
+        for folder in self.settings.content_dirs:
+            try:
+                result = read_sources([folder])
+            except RokuFeedError as exc:
+                skipped.append(Skipped(folder, "unreadable-file", exc.detail))
+                continue
+            articles += result.articles
+            skipped += result.skipped
+        return articles, skipped
+
+    def _poll(self, *, force: bool) -> tuple[list[Article], list[Skipped]]:
+        """Fetch every upstream URL that is due; failures back off and are recorded, never raised."""
+        articles: list[Article] = []
+        skipped: list[Skipped] = []
         now = time.monotonic()
-        if now - self._checked >= 1.0:
-            self._checked = now
-            self._follow()
-        return self.live
+        for upstream in self.upstreams.values():
+            if not force and not upstream.due(now):
+                continue
+            try:
+                result = read_sources(
+                    [upstream.url],
+                    timeout=self.settings.fetch_timeout,
+                    max_bytes=self.settings.max_fetch_bytes,
+                    allow_private=self.settings.allow_private_urls,
+                    state_dir=self.settings.data_dir / "http",
+                )
+            except RokuFeedError as exc:
+                upstream.failed(exc.detail, base=self.settings.backoff_base, cap=self.settings.backoff_cap)
+                metrics.count_upstream_fetch("error")
+                continue
+            upstream.succeeded()
+            metrics.count_upstream_fetch("ok")
+            articles += result.articles
+            skipped += result.skipped
+        if self.upstreams:
+            write_record(self.settings.data_dir, UPSTREAMS, [u.to_dict() for u in self.upstreams.values()])
+            metrics.set_upstreams_failing(sum(1 for u in self.upstreams.values() if u.failures))
+        return articles, skipped
 
-    def _follow(self) -> None:
-        """Load the snapshot `current` names if another process published it."""
-        ident = self.store.current_id()
-        if ident is not None and (self.live is None or ident != self.live.id):
-            with contextlib.suppress(SnapshotNotFoundError):
-                self.live = self.store.load(ident)
+    def _store(self, articles: Iterable[Article]) -> list[Skipped]:
+        """Store what has an id, one winner per id; return the articles left out, with reasons."""
+        skipped: list[Skipped] = []
+        winners: dict[str, Article] = {}
+        for article in articles:
+            ident = item_id(article)
+            if ident is None:
+                skipped.append(
+                    Skipped(article.source, "no-id", "No id, url or guid: give the article an id or its URL.")
+                )
+                continue
+            other = winners.get(ident)
+            if other is None:
+                winners[ident] = article
+                continue
+            older, newer = sorted((other, article), key=winner_key)
+            winners[ident] = newer
+            skipped.append(Skipped(older.source, "superseded", f"Replaced by {newer.source}.", ident))
+        if self.catalog.upsert(winners.values()):
+            self._dirty = True
+        return skipped
 
-    def publish(self, snapshot: Snapshot) -> PublishResult:
-        """Make `snapshot` live, unless it would drop more than the allowed share of live items."""
+    # --- operations (each one at a time) ------------------------------------------------------
+
+    def refresh(self, *, force: bool = True) -> BuildRecord:
+        """Read sources, rebuild, validate and publish; on any failure keep the live feed."""
         with self._lock:
-            self._follow()  # compare with what is live now, whichever worker published it
-            change = diff(self.live, snapshot)
-            if self.live is not None and snapshot.documents[FEED].etag == self.live.documents[FEED].etag:
-                self._sync_static(self.live)
-                return PublishResult(self.live, True, change, "unchanged")
-            if self.live is not None and self.live.items:
-                share = len(change["removed"]) / len(self.live.items)
-                if share > self.max_drop_share:
-                    reason = (
-                        f"would drop {len(change['removed'])} of {len(self.live.items)} live items "
-                        f"({share:.0%} > {self.max_drop_share:.0%}); an operator must publish it"
-                    )
-                    held = Snapshot(
-                        snapshot.id, snapshot.created, snapshot.documents, snapshot.items, "held", reason
-                    )
-                    self.store.save(held)
-                    return PublishResult(held, False, change, reason)
-            self._go_live(snapshot)
-            return PublishResult(snapshot, True, change)
+            content, skipped = self._read_content()
+            polled, polled_skipped = self._poll(force=force)
+            skipped = skipped + polled_skipped + self._store(content + polled)
+            skipped.sort(key=lambda s: (s.code, s.source, s.id or ""))
+            if skipped != self._source_skipped:
+                self._source_skipped, self._dirty = skipped, True
+            return self._rebuild()
+
+    def push(self, articles: Iterable[Article]) -> BuildRecord:
+        """Store pushed articles (all or none) and republish."""
+        with self._lock:
+            if self.catalog.upsert(articles):
+                self._dirty = True
+            return self._rebuild()
+
+    def delete(self, ident: str) -> BuildRecord:
+        with self._lock:
+            if not self.catalog.delete(ident):
+                raise ArticleNotFoundError(f"No article with id {ident!r}.")
+            self._dirty = True
+            return self._rebuild()
 
     def publish_stored(self, ident: str) -> PublishResult:
         """Operator action: make a stored snapshot live (approve a held build, or roll back)."""
-        snapshot = self.store.load(ident)
         with self._lock:
-            self._follow()
-            change = diff(self.live, snapshot)
-            self._go_live(snapshot)
-            return PublishResult(snapshot, True, change, "published by operator")
+            return self.release.publish_stored(ident)
 
-    def _go_live(self, snapshot: Snapshot) -> None:
-        if snapshot.status != "published":
-            snapshot = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items)
-        self.store.save(snapshot)
-        if self.store.meta(snapshot.id).get("status") != "published":
-            snapshot = self.store.set_status(snapshot, "published")
-        self._sync_static(snapshot)  # static files first: `current` never names files not yet written
-        self.store.set_current(snapshot.id)
-        self.live = snapshot
-        self.store.prune()
+    def call(self, op: str, **args: t.Any) -> dict[str, t.Any]:
+        """One write request, as servers send it (see roku_feed.control): JSON in, JSON out."""
+        if op == "push":
+            items = args["articles"]
+            articles = [parse_article(item, f"push[{i}]") for i, item in enumerate(items)]
+            return {"stored": len(articles), "build": self.push(articles).to_dict()}
+        if op == "delete":
+            return {"deleted": args["id"], "build": self.delete(args["id"]).to_dict()}
+        if op == "refresh":
+            return {"build": self.refresh().to_dict()}
+        if op == "publish":
+            result = self.publish_stored(args["id"])
+            return {"snapshot": result.snapshot.id, "live": True, "diff": result.diff}
+        if op == "ping":
+            return {"pid": os.getpid()}
+        raise ValueError(f"unknown publisher operation {op!r}")
 
-    def _sync_static(self, snapshot: Snapshot) -> None:
-        """Make the static directory hold `snapshot` (each gzip twin replaced just before its body).
+    def run(self, stop: threading.Event) -> None:
+        """The publisher's life: a first refresh, then one every POLL_INTERVAL, until `stop`."""
+        if self.settings.refresh_on_start:
+            guarded("refresh", self.refresh)
+        if self.settings.poll_interval > 0 and (self.settings.content_dirs or self.upstreams):
+            run_loop("poll", lambda: self.refresh(force=False), self.settings.poll_interval, stop)
+        else:
+            stop.wait()
 
-        Files already holding the right bytes are left alone, so their mtime (nginx's ETag and
-        Last-Modified) only changes when the content does.
-        """
-        if self.static_dir is None:
-            return
-        for name, doc in snapshot.documents.items():
-            for path, data in (
-                (self.static_dir / f"{name}.gz", doc.gzipped),
-                (self.static_dir / name, doc.body),
-            ):
-                if not _holds(path, data):
-                    write_atomic(path, data)
+    # --- building and releasing -----------------------------------------------------------------
+
+    def last_build(self) -> dict[str, t.Any] | None:
+        return read_record(self.settings.data_dir, LAST_BUILD)
+
+    def _record(self, record: BuildRecord) -> BuildRecord:
+        record.catalog_articles = len(self.catalog)
+        write_record(self.settings.data_dir, LAST_BUILD, record.to_dict())
+        return record
+
+    def _unchanged(self, now: datetime) -> bool:
+        """Nothing to build: same inputs as the last build, and no item has aged out since."""
+        if self._dirty:
+            return False
+        return self._expires is None or now < self._expires
+
+    def _rebuild(self) -> BuildRecord:
+        now = datetime.now(UTC)
+        if self._unchanged(now):
+            metrics.count_build("unchanged")
+            last = self.last_build() or {}
+            return BuildRecord(
+                now,
+                bool(last.get("ok", True)),
+                "unchanged: nothing new since the last build",
+                accepted=int(last.get("accepted", 0)),
+                skipped=list(last.get("skipped", [])),
+                warnings=list(last.get("warnings", [])),
+                snapshot=last.get("snapshot"),
+                live=bool(last.get("live", False)),
+                catalog_articles=int(last.get("catalog_articles", 0)),
+            )
+        articles = self.catalog.articles()
+        outcome = build_snapshot(self.builder, articles, skipped=self._source_skipped, now=now)
+        self._dirty = False  # the same inputs would give the same outcome
+        if isinstance(outcome, BuildFailed):
+            metrics.count_build("failed")
+            metrics.set_skipped(outcome.report.skipped_by_reason())
+            return self._record(
+                BuildRecord(
+                    now,
+                    False,
+                    outcome.message,
+                    skipped=[s.to_dict() for s in outcome.report.skipped],
+                    warnings=outcome.report.warnings,
+                    errors=outcome.errors,
+                )
+            )
+        self._expires = self._expiry(articles, outcome.report.accepted)
+        started = time.perf_counter()
+        result = self.release.publish(outcome.snapshot)
+        seconds = {
+            "build": round(outcome.build_seconds, 4),
+            "validate": round(outcome.validate_seconds, 4),
+            "publish": round(time.perf_counter() - started, 4),
+        }
+        for stage, value in seconds.items():
+            metrics.observe_publish(stage, value)
+        metrics.count_build(
+            "unchanged" if result.reason == "unchanged" else "published" if result.live else "held"
+        )
+        metrics.set_skipped(outcome.report.skipped_by_reason())
+        report = outcome.report
+        return self._record(
+            BuildRecord(
+                now,
+                True,
+                result.reason or ("published" if result.live else "held"),
+                accepted=len(report.accepted),
+                skipped=[s.to_dict() for s in report.skipped],
+                warnings=report.warnings,
+                snapshot=result.snapshot.id,
+                live=result.live,
+                diff=result.diff,
+                seconds=seconds,
+            )
+        )
+
+    def _expiry(self, articles: list[Article], accepted: list[str]) -> datetime | None:
+        days = self.channel.retention_days
+        if not days:
+            return None
+        ids = set(accepted)
+        published = [a.published for a in articles if item_id(a) in ids]
+        return min(published, key=lambda d: d.timestamp()) + timedelta(days=days) if published else None
 
 
-def _holds(path: Path, data: bytes) -> bool:
-    try:
-        return path.stat().st_size == len(data) and path.read_bytes() == data
-    except OSError:
-        return False
+def _report_live(snapshot: Snapshot) -> None:
+    doc = snapshot.documents[FEED]
+    metrics.set_live(len(snapshot.items), len(doc.body), len(doc.gzipped), snapshot.created.timestamp())

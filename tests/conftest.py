@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from roku_feed.channel import load_channel
 from roku_feed.cli import cli
+from roku_feed.publisher import Publisher, PublisherSettings
 from roku_feed.web import create_app
+from roku_feed.web.config import load_config
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "corpus"
@@ -181,13 +184,22 @@ def make_app(tmp_path: Path, content: Path | None, **config):
         "API_TOKEN": TOKEN,
         **config,
     }
-    return create_app(settings)
+    return embedded_app(settings)
+
+
+def embedded_app(settings: dict):
+    """The web app with an in-process publisher as its writer (`app.extensions["publisher"]`)."""
+    loaded = load_config(settings)
+    publisher = Publisher(PublisherSettings.from_config(loaded), load_channel(loaded["CHANNEL_FILE"]))
+    app = create_app(settings, writer=publisher)
+    app.extensions["publisher"] = publisher
+    return app
 
 
 @pytest.fixture
 def app(tmp_path: Path, content: Path):
     app = make_app(tmp_path, content)
-    record = app.extensions["roku_feed"].refresh()
+    record = app.extensions["publisher"].refresh()
     assert record.ok and record.live, record.message
     return app
 
@@ -195,6 +207,127 @@ def app(tmp_path: Path, content: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- the real service: `roku-feed serve` as a process group on 127.0.0.1 ----------------------
+
+ROKU_FEED = Path(sys.executable).with_name("roku-feed")
+SERVE_TOKEN = "integration-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_get(url: str, **kwargs: object):
+    """One GET on a new connection (so the kernel may hand it to any worker)."""
+    import requests
+
+    with requests.Session() as session:
+        return session.get(url, timeout=10, **kwargs)
+
+
+class Service:
+    """`roku-feed serve` (publisher + gunicorn workers), its own process group, stopped by `stop()`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        content: Path | None,
+        *,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> None:
+        import os
+        import subprocess
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.workers = workers
+        full_env = {
+            **os.environ,
+            "ROKU_FEED_API_TOKEN": SERVE_TOKEN,
+            "ROKU_FEED_ALLOW_PRIVATE_URLS": "true",
+            **(env or {}),
+        }
+        command = [str(ROKU_FEED), *(args or ("serve",)), "--bind", f"127.0.0.1:{self.port}"]
+        command += ["--workers", str(workers), "--data-dir", str(data_dir)]
+        command += ["--channel", str(REPO / "sample_content" / "channel.json")]
+        if content is not None:
+            command += ["--content", str(content)]
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                command, env=full_env, stdout=out, stderr=out, start_new_session=True
+            )
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_until(self, check: Callable[[], object], what: str, timeout: float = 30.0) -> object:
+        """Poll `check` until it returns something truthy; fail with the log if the service died."""
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"service exited ({self.proc.returncode}) while waiting for {what}:\n"
+                    + self.log_text()[-3000:]
+                )
+            try:
+                result = check()
+            except requests.ConnectionError:
+                result = None
+            if result:
+                return result
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}:\n" + self.log_text()[-3000:])
+
+    def wait_ready(self, timeout: float = 30.0):
+        return self.wait_until(
+            lambda: (r := fresh_get(self.url("/readyz"))).status_code == 200 and r, "/readyz 200", timeout
+        )
+
+    def worker_views(self, count: int | None = None, timeout: float = 30.0) -> dict[int, dict]:
+        """/readyz of every worker: {pid: body}, polling fresh connections until `count` workers answered."""
+        want = count or self.workers
+        seen: dict[int, dict] = {}
+
+        def all_seen() -> bool:
+            body = fresh_get(self.url("/readyz")).json()
+            seen[body["worker"]] = body
+            return len(seen) >= want
+
+        self.wait_until(all_seen, f"{want} workers to answer /readyz", timeout)
+        return seen
+
+    def write(self, method: str, path: str, **kwargs: object):
+        import requests
+
+        headers = {"Authorization": f"Bearer {SERVE_TOKEN}"}
+        return requests.request(method, self.url(path), headers=headers, timeout=60, **kwargs)
+
+    def stop(self) -> str:
+        import os
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        return self.log_text()
 
 
 def stderr_of(command: list[str], *, tty: bool) -> str:

@@ -36,7 +36,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app, with five published articles, served by werkzeug on a free port of 127.0.0.1."""
     tmp = tmp_path_factory.mktemp("browser")
     app = make_app(tmp, write_content(tmp / "content"))
-    record = app.extensions["roku_feed"].refresh()
+    record = app.extensions["publisher"].refresh()
     assert record.ok and record.live, record.message
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -265,7 +265,7 @@ def test_byte_budget_leaves_out_the_oldest_and_never_cuts_the_feed() -> None:
 def test_nothing_publishable_fails_loudly() -> None:
     with pytest.raises(BuildError, match="no publishable article") as caught:
         build_feed([make(1, video=None)], Channel())
-    assert caught.value.extra["report"]["skipped"][0]["code"] == "no-video"
+    assert caught.value.report.skipped[0].code == "no-video"
 
 
 def test_skip_reasons_are_documented() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from roku_feed.publisher import Document
+from roku_feed.snapshots import Document
 
 ROKU_FEED = Path(sys.executable).with_name("roku-feed")
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it in /usr/sbin

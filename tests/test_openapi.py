@@ -16,14 +16,13 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from conftest import article
+from conftest import article, embedded_app
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator
 from openapi_spec_validator import validate as validate_spec
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from roku_feed.web import create_app
 from roku_feed.web.openapi import DOCUMENT
 
 TOKEN = "openapi-test-token"
@@ -39,7 +38,7 @@ def make_app(tmp: Path, *, articles: int, token: str | None):
     content.mkdir(parents=True)
     for n in range(1, articles + 1):
         (content / f"{n}.json").write_text(json.dumps(article(n)), encoding="utf-8")
-    return create_app(
+    return embedded_app(
         {
             "TESTING": True,
             "DATA_DIR": str(tmp / "var"),
@@ -59,7 +58,7 @@ def document() -> dict[str, t.Any]:
 def app(tmp_path: Path):
     """A published feed of five articles, with a write token."""
     app = make_app(tmp_path / "live", articles=5, token=TOKEN)
-    record = app.extensions["roku_feed"].refresh()
+    record = app.extensions["publisher"].refresh()
     assert record.ok and record.live, record.message
     return app
 
@@ -290,7 +289,7 @@ def test_responses_match_the_document(app, bare, server, document) -> None:
     call(client, "delete", "/api/v1/articles/story-1", 401)
     call(empty, "delete", "/api/v1/articles/story-1", 403, headers=AUTH)
     call(client, "delete", "/api/v1/articles/no-such-article", 404, headers=AUTH)
-    for ident in sorted(app.extensions["roku_feed"].catalog.ids()):
+    for ident in sorted(app.extensions["publisher"].catalog.ids()):
         last = call(client, "delete", f"/api/v1/articles/{ident}", 200, headers=AUTH)
     assert last.json["build"]["ok"] is False
     assert call(client, "get", "/api/v1/status", 200).json["last_build"]["ok"] is False

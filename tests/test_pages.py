@@ -125,7 +125,7 @@ def test_status_page_shows_the_live_feed_build_and_links(client, app) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     html = page(response)
     assert html.title == "Feed status · roku-feed operator"
-    live = app.extensions["roku_feed"].publisher.current()
+    live = app.extensions["roku_feed"].live.current()
     feed = live.documents["feed.json"]
     assert f"Snapshot {live.id}" in html.text and "Items 5 item(s)" in html.text
     assert (
@@ -169,7 +169,7 @@ def test_before_any_build_and_after_a_failed_one(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "novideo.json").write_text(json.dumps(article(9, video=None)), encoding="utf-8")
     app = make_app(tmp_path / "b", folder)
-    assert not app.extensions["roku_feed"].refresh().ok
+    assert not app.extensions["publisher"].refresh().ok
     html = page(app.test_client().get("/"))
     assert "Result failed" in html.text and "no publishable article" in html.text
     assert [row[2] for row in html.rows("Source")] == ["no-video"]
@@ -178,7 +178,7 @@ def test_before_any_build_and_after_a_failed_one(tmp_path: Path) -> None:
 def test_upstream_health_is_shown(tmp_path: Path, server) -> None:
     url = server.route("/rss.xml", status=500)
     app = make_app(tmp_path, None, UPSTREAM_URLS=[url], ALLOW_PRIVATE_URLS=True, POLL_INTERVAL=0)
-    app.extensions["roku_feed"].refresh()
+    app.extensions["publisher"].refresh()
     [row] = page(app.test_client().get("/")).rows("URL")
     assert row[0] == url and row[1] == "failing" and row[2] == "never"
     assert "HTTP 500" in row[3] and row[4] == "1"

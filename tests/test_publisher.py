@@ -12,14 +12,9 @@ from test_builder import make
 
 from roku_feed.builder import FeedBuilder
 from roku_feed.channel import Channel
-from roku_feed.publisher import (
-    FEED,
-    Publisher,
-    SnapshotNotFoundError,
-    SnapshotStore,
-    diff,
-    make_snapshot,
-)
+from roku_feed.errors import SnapshotNotFoundError
+from roku_feed.release import Releaser as Publisher
+from roku_feed.snapshots import FEED, LiveSnapshot, SnapshotStore, diff, make_snapshot
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -138,12 +133,25 @@ def test_static_directory_is_restored_at_start_and_left_alone_when_unchanged(tmp
     assert gzip.decompress((static / f"{FEED}.gz").read_bytes()) == live.documents[FEED].body
 
 
-def test_publish_compares_with_what_another_worker_made_live(tmp_path) -> None:
-    first, second = Publisher(SnapshotStore(tmp_path)), Publisher(SnapshotStore(tmp_path))
-    first.publish(snapshot_of(range(3)))
-    newer = first.publish(snapshot_of(range(4), at=1)).snapshot
-    result = second.publish(snapshot_of(range(4), at=2))  # second had not followed yet
-    assert result.reason == "unchanged" and result.snapshot.id == newer.id
+def test_readers_see_every_publish_at_once_and_keep_the_last_good_one(tmp_path) -> None:
+    publisher = Publisher(SnapshotStore(tmp_path))
+    reader = LiveSnapshot(SnapshotStore(tmp_path))
+    assert reader.current() is None  # nothing published yet
+    first = publisher.publish(snapshot_of(range(3))).snapshot
+    assert reader.current().id == first.id  # the very next call, no polling window
+    newer = publisher.publish(snapshot_of(range(4), at=1)).snapshot
+    assert reader.current().id == newer.id
+    assert LiveSnapshot(SnapshotStore(tmp_path)).current().id == newer.id  # a new reader loads it at once
+    (tmp_path / "current").write_text("no-such-snapshot")  # a pointer to nothing: keep serving
+    assert reader.current().id == newer.id
+
+
+def test_a_body_that_does_not_match_its_etag_is_refused(tmp_path) -> None:
+    store = SnapshotStore(tmp_path)
+    snap = Publisher(store).publish(snapshot_of(range(3))).snapshot
+    (tmp_path / "snapshots" / snap.id / FEED).write_bytes(snap.documents[FEED].body[:-10])  # torn
+    with pytest.raises(SnapshotNotFoundError, match="does not match its recorded ETag"):
+        store.load(snap.id)
 
 
 def test_loading_reuses_the_stored_gzip_twin_and_reading_meta_loads_no_feed(tmp_path) -> None:

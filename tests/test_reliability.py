@@ -53,7 +53,7 @@ def test_a_failing_upstream_keeps_the_last_good_feed_and_is_reported(tmp_path, c
         MAX_FETCH_BYTES=100_000,
         POLL_INTERVAL=0,
     )
-    service = app.extensions["roku_feed"]
+    service = app.extensions["publisher"]
     client = app.test_client()
     first = service.refresh()
     assert first.ok and first.live  # the content directory still publishes
@@ -76,7 +76,7 @@ def test_failed_upstreams_back_off(tmp_path, content) -> None:
         ALLOW_PRIVATE_URLS=True,
         POLL_INTERVAL=0,
     )
-    service = app.extensions["roku_feed"]
+    service = app.extensions["publisher"]
     service.refresh(force=False)
     [upstream] = service.upstreams.values()
     assert upstream.failures == 1 and upstream.next_attempt > time.monotonic()
@@ -88,7 +88,7 @@ def test_failed_upstreams_back_off(tmp_path, content) -> None:
 
 def test_readers_during_publishes_always_get_a_whole_feed_matching_its_etag(tmp_path, content) -> None:
     app = make_app(tmp_path, content)
-    app.extensions["roku_feed"].refresh()
+    app.extensions["publisher"].refresh()
     stop = threading.Event()
     seen: list[tuple[str, bytes]] = []
     errors: list[str] = []

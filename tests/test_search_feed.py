@@ -581,9 +581,7 @@ def test_an_invalid_search_feed_raises_build_error() -> None:
     dp["shortFormVideos"].append(copy.deepcopy(dp["shortFormVideos"][0]))  # the same id twice
     with pytest.raises(BuildError, match="search feed fails validation") as caught:
         search_feed_from(dp, Channel())
-    assert [(e["code"], e["pointer"]) for e in caught.value.extra["errors"]] == [
-        ("duplicate-id", "/assets/1/id")
-    ]
+    assert [(e["code"], e["pointer"]) for e in caught.value.errors] == [("duplicate-id", "/assets/1/id")]
 
 
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=600)

@@ -53,6 +53,18 @@ def test_stale_or_unreadable_validators_get_the_full_feed(client, headers) -> No
     assert client.get("/feed.json", headers=headers).status_code == 200
 
 
+def test_gzip_and_identity_have_their_own_strong_etags_and_304_with_either(client) -> None:
+    plain = client.get("/feed.json")
+    zipped = client.get("/feed.json", headers={"Accept-Encoding": "gzip"})
+    assert plain.headers["ETag"] != zipped.headers["ETag"]
+    assert not plain.headers["ETag"].startswith("W/") and not zipped.headers["ETag"].startswith("W/")
+    for etag in (plain.headers["ETag"], zipped.headers["ETag"]):
+        for encoding in ("identity", "gzip"):
+            again = client.get("/feed.json", headers={"If-None-Match": etag, "Accept-Encoding": encoding})
+            assert again.status_code == 304
+            assert again.headers["ETag"] == (zipped if encoding == "gzip" else plain).headers["ETag"]
+
+
 def test_gzip_is_precompressed_and_negotiated(client) -> None:
     plain = client.get("/feed.json").data
     zipped = client.get("/feed.json", headers={"Accept-Encoding": "br, gzip"})
@@ -119,7 +131,7 @@ def test_push_publishes_and_delete_removes(client, app) -> None:
     ids=["missing-field", "one-bad-in-list", "not-json", "wrong-type", "10MB"],
 )
 def test_bad_pushes_get_problems_and_store_nothing(client, app, body, kwargs, status, field) -> None:
-    catalog = app.extensions["roku_feed"].catalog
+    catalog = app.extensions["publisher"].catalog
     before = len(catalog)
     etag = client.get("/feed.json").headers["ETag"]
     response = client.post(
@@ -136,7 +148,7 @@ def test_bad_pushes_get_problems_and_store_nothing(client, app, body, kwargs, st
 
 
 def test_a_failed_build_keeps_the_last_good_feed(client, app) -> None:
-    service = app.extensions["roku_feed"]
+    service = app.extensions["publisher"]
     *others, last = sorted(service.catalog.ids())
     for ident in others:
         client.delete(f"/api/v1/articles/{ident}", headers=AUTH)

@@ -13,12 +13,13 @@ import typing as t
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from roku_feed.articles import parse_article
+from roku_feed.articles import item_id, parse_article
 from roku_feed.errors import ArticleInvalidError, RokuFeedError
 from roku_feed.loading import parse_feed
-from roku_feed.publisher import diff_items
+from roku_feed.snapshots import diff_items
 from roku_feed.validation import validate_feed
 from roku_feed.web.problems import problem
+from roku_feed.web.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,10 +30,6 @@ class MediaProbeTooLargeError(RokuFeedError):
     status = 413
     title = "Too many media URLs to probe"
     slug = "too-many-media-urls"
-
-
-def _service() -> t.Any:
-    return current_app.extensions["roku_feed"]
 
 
 def write_endpoint(view: t.Callable[..., Response]) -> t.Callable[..., Response]:
@@ -114,15 +111,17 @@ def _probe_media(feed: t.Any) -> list[t.Any]:
 
 @bp.get("/status")
 def status() -> Response:
-    service = _service()
-    live = service.publisher.current()
-    last = service.last_build
+    """Everything here comes from the live snapshot and the publisher's records: the same on every worker."""
+    server = state()
+    live = server.live.current()
+    last = server.last_build()
     return jsonify(
         {
             "live": live.meta() if live else None,
             "last_build": last,
-            "catalog_articles": len(service.catalog),
-            "upstreams": [u.to_dict() for u in service.upstreams.values()],
+            "catalog_articles": last.get("catalog_articles", 0) if last else 0,
+            "upstreams": server.upstreams(),
+            "publisher": server.publisher(),
         }
     )
 
@@ -137,7 +136,7 @@ def _public(meta: dict[str, t.Any]) -> dict[str, t.Any]:
 @bp.get("/snapshots")
 def snapshots() -> Response:
     """Stored snapshots, newest first, read from their meta.json (no feed bytes are loaded)."""
-    store = _service().store
+    store = state().store
     current = store.current_id()
     return jsonify(
         {"snapshots": [{**_public(store.meta(i)), "live": i == current} for i in reversed(store.ids())]}
@@ -147,7 +146,7 @@ def snapshots() -> Response:
 @bp.get("/snapshots/<ident>")
 def snapshot(ident: str) -> Response:
     """One snapshot and its diff (added, removed, changed ids) from the snapshot before it."""
-    store = _service().store
+    store = state().store
     meta = store.meta(ident)
     ids = store.ids()
     position = ids.index(ident)
@@ -167,8 +166,7 @@ def snapshot(ident: str) -> Response:
 @write_endpoint
 def publish(ident: str) -> Response:
     """Make a stored snapshot live: approve a held build, or roll back."""
-    result = _service().publish_stored(ident)
-    return jsonify({"snapshot": result.snapshot.id, "live": True, "diff": result.diff})
+    return jsonify(state().writer.call("publish", id=ident))
 
 
 @bp.post("/articles")
@@ -177,31 +175,30 @@ def push_articles() -> Response:
     """Store one article or a list (all or none), then rebuild and publish."""
     data = _json_body().data
     items = data if isinstance(data, list) else [data]
-    articles, errors = [], []
+    errors = []
     for index, item in enumerate(items):
         try:
-            articles.append(parse_article(item, f"push[{index}]"))
+            article = parse_article(item, f"push[{index}]")
         except ArticleInvalidError as exc:
             errors += [{"index": index, **e} for e in exc.extra["errors"]]
+            continue
+        if item_id(article) is None:
+            errors.append({"index": index, "field": "id", "message": "Give an id, a url or a guid."})
     if errors:
         return problem(
             422, "Invalid article", f"{len(errors)} field error(s); nothing was stored.", errors=errors
         )
-    build = _service().push(articles)
-    return jsonify({"stored": len(articles), "build": build.to_dict()})
+    return jsonify(state().writer.call("push", articles=items))
 
 
 @bp.delete("/articles/<ident>")
 @write_endpoint
 def delete_article(ident: str) -> Response:
-    found, build = _service().delete(ident)
-    if not found:
-        return problem(404, "Not Found", f"No article with id {ident!r}.")
-    return jsonify({"deleted": ident, "build": build.to_dict() if build else None})
+    return jsonify(state().writer.call("delete", id=ident))
 
 
 @bp.post("/refresh")
 @write_endpoint
 def refresh() -> Response:
     """Re-read the content directories and upstream URLs, rebuild, and publish."""
-    return jsonify({"build": _service().refresh().to_dict()})
+    return jsonify(state().writer.call("refresh"))

@@ -11,8 +11,9 @@ from email.utils import parsedate_to_datetime
 
 from flask import Blueprint, Response, current_app, request
 
-from roku_feed.publisher import FEED, SEARCH_FEED, Document, Snapshot
+from roku_feed.snapshots import FEED, SEARCH_FEED, Document, Snapshot
 from roku_feed.web.problems import problem
+from roku_feed.web.state import state
 
 bp = Blueprint("feeds", __name__)
 
@@ -22,7 +23,7 @@ def _not_modified(snapshot: Snapshot, doc: Document) -> bool:
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
         tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-        return "*" in tags or doc.etag in tags
+        return "*" in tags or doc.etag in tags or doc.gzip_etag in tags
     since = request.headers.get("If-Modified-Since")
     if since:
         try:
@@ -41,8 +42,7 @@ def _accepts_gzip() -> bool:
 
 
 def serve(name: str) -> Response:
-    service = current_app.extensions["roku_feed"]
-    snapshot = service.publisher.current()
+    snapshot = state().live.current()
     doc = snapshot.documents.get(name) if snapshot else None
     if snapshot is None or doc is None:
         response = problem(
@@ -51,8 +51,9 @@ def serve(name: str) -> Response:
         response.headers["Retry-After"] = "30"
         return response
     config = current_app.config
+    gzipped = _accepts_gzip()
     headers = {
-        "ETag": doc.etag,
+        "ETag": doc.gzip_etag if gzipped else doc.etag,
         "Last-Modified": snapshot.last_modified,
         "Cache-Control": f"public, max-age={config['CACHE_MAX_AGE']}, "
         f"stale-while-revalidate={config['STALE_WHILE_REVALIDATE']}",
@@ -61,7 +62,7 @@ def serve(name: str) -> Response:
     if _not_modified(snapshot, doc):
         return Response(status=304, headers=headers)
     body = doc.body
-    if _accepts_gzip():
+    if gzipped:
         body, headers["Content-Encoding"] = doc.gzipped, "gzip"
     response = Response(body, mimetype="application/json", headers=headers)
     response.headers["Content-Type"] = "application/json; charset=utf-8"

@@ -17,6 +17,7 @@ from roku_feed.errors import FeedLoadError
 from roku_feed.loading import LoadedFeed, parse_feed
 from roku_feed.reporting import RenderOptions, by_item, pointer_to_label, shown_findings
 from roku_feed.validation import Report, validate_feed
+from roku_feed.web.state import state
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -59,14 +60,11 @@ def pointer_breaks(pointer: str | None) -> Markup:
     return Markup("<wbr>/").join(escape(part) for part in pointer.split("/"))
 
 
-def _service() -> t.Any:
-    return current_app.extensions["roku_feed"]
-
-
 @bp.get("/")
 def index() -> str:
-    service = _service()
-    live = service.publisher.current()
+    server = state()
+    live = server.live.current()
+    build = server.last_build()
     documents = [
         {"name": name, "bytes": len(doc.body), "gzip": len(doc.gzipped), "etag": doc.etag}
         for name, doc in (live.documents.items() if live else ())
@@ -75,9 +73,9 @@ def index() -> str:
         "pages/index.html",
         live=live,
         documents=documents,
-        build=service.last_build,
-        catalog_articles=len(service.catalog),
-        upstreams=[u.to_dict() for u in service.upstreams.values()],
+        build=build,
+        catalog_articles=build.get("catalog_articles", 0) if build else 0,
+        upstreams=server.upstreams(),
         limit=current_app.config["MAX_CONTENT_LENGTH"],
     )
 

@@ -29,9 +29,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(RokuFeedError)
     def _ours(exc: RokuFeedError) -> Response:
-        return Response(
+        response = Response(
             json.dumps(exc.to_problem(instance=request.path)), status=exc.status, mimetype=PROBLEM
         )
+        response.headers.update(getattr(exc, "headers", {}))
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

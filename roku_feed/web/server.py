@@ -7,11 +7,21 @@ import typing as t
 from gunicorn.app.base import BaseApplication
 
 
+def _child_exit(_server: t.Any, worker: t.Any) -> None:
+    """gunicorn calls this in the master when a worker exits: its live gauges go with it."""
+    from roku_feed import metrics
+
+    metrics.mark_process_dead(worker.pid)
+
+
 class FeedServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn, configured from code: `roku-feed serve` needs no gunicorn.conf.py."""
+    """gunicorn, configured from code: `roku-feed serve` needs no gunicorn.conf.py.
+
+    Each worker loads the app, and with it the live snapshot, before it accepts a connection.
+    """
 
     def __init__(self, options: dict[str, t.Any], config: dict[str, t.Any] | None = None) -> None:
-        self.options = options
+        self.options = {"child_exit": _child_exit, "control_socket_disable": True, **options}
         self.app_config = config
         super().__init__()
 

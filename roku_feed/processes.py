@@ -1,0 +1,94 @@
+"""The process model: one publisher (the only writer) next to N server workers (readers only).
+
+`roku-feed serve` runs `supervise`: it starts `roku-feed publisher` and the WSGI server
+(`roku-feed serve --no-publisher`) as child processes, restarts the publisher whenever it
+exits (serving never stops meanwhile: servers keep the live snapshot), and stops both on
+SIGTERM or SIGINT. Deployments that want them apart run the two commands themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+from roku_feed import metrics
+
+log = logging.getLogger("roku_feed.processes")
+
+#: Restart delays after a publisher exits: quick at first, slower while it keeps crashing.
+FIRST_DELAY, MAX_DELAY, STABLE_AFTER = 0.5, 30.0, 60.0
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
+
+
+def run_publisher(config: t.Mapping[str, t.Any]) -> None:
+    """`roku-feed publisher`: wait to be the data directory's only publisher, then publish until stopped."""
+    from roku_feed.channel import load_channel
+    from roku_feed.control import ControlServer
+    from roku_feed.publisher import Publisher, PublisherSettings
+
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    settings = PublisherSettings.from_config(config)
+    channel = load_channel(config["CHANNEL_FILE"])
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    control = None
+    while control is None:  # the control socket's name is the lock: one publisher per data directory
+        try:
+            control = ControlServer(settings.data_dir)
+        except OSError as exc:
+            log.info("another publisher holds %s (%s); waiting", settings.data_dir, exc.strerror)
+            if stop.wait(1.0):
+                return
+    publisher = Publisher(settings, channel)
+    threading.Thread(target=control.serve_forever, args=(publisher,), name="control", daemon=True).start()
+    log.info("publisher %d serving %s", os.getpid(), settings.data_dir)
+    try:
+        publisher.run(stop)
+    finally:
+        control.close()
+
+
+def supervise(publisher_cmd: list[str], server_cmd: list[str], data_dir: Path) -> int:
+    """Run the publisher and the server; restart the publisher when it exits; return the server's code."""
+    metrics.prepare_multiprocess_dir(data_dir / "metrics")  # before any child starts
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    server = subprocess.Popen(server_cmd)
+    publisher = subprocess.Popen(publisher_cmd)
+    started, delay, restart_at = time.monotonic(), FIRST_DELAY, None
+    try:
+        while not stop.wait(0.1) and server.poll() is None:
+            if restart_at is None and publisher.poll() is not None:
+                ran = time.monotonic() - started
+                delay = FIRST_DELAY if ran > STABLE_AFTER else min(MAX_DELAY, delay * 2)
+                log.error(
+                    "publisher exited with %s after %.0f s; restarting in %.1f s",
+                    publisher.returncode,
+                    ran,
+                    delay,
+                )
+                metrics.mark_process_dead(publisher.pid)
+                restart_at = time.monotonic() + delay
+            if restart_at is not None and time.monotonic() >= restart_at:
+                publisher, started, restart_at = subprocess.Popen(publisher_cmd), time.monotonic(), None
+    finally:
+        for child in (server, publisher):
+            if child.poll() is None:
+                child.terminate()
+        for child in (server, publisher):
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    return server.returncode or 0

@@ -1,0 +1,30 @@
+"""What the publisher tells every server: small JSON records in the data directory.
+
+The publisher writes them atomically (the last build with its skipped articles, upstream
+health, who the publisher is); servers only read them, so `/api/v1/status` and the operator
+page answer the same whichever worker a request reaches.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+from pathlib import Path
+
+from roku_feed.files import write_atomic
+
+LAST_BUILD = "last-build.json"
+UPSTREAMS = "upstreams.json"
+PUBLISHER = "publisher.json"
+
+
+def write_record(data_dir: Path, name: str, data: t.Any) -> None:
+    write_atomic(data_dir / name, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+
+def read_record(data_dir: Path, name: str) -> t.Any:
+    """The record, or None when it is missing or unreadable (a server never fails on it)."""
+    try:
+        return json.loads((data_dir / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

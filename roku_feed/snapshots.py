@@ -1,0 +1,269 @@
+"""Snapshots: immutable published feeds on disk, and the readers' view of the live one.
+
+A snapshot is everything a server needs to answer a Roku device without doing any work: the
+JSON bytes, their gzip twin, a strong ETag per representation and a Last-Modified time.
+Snapshots live on disk (one directory each, written to a temp name and renamed), and `current`
+names the live one. The publisher is the only writer; servers read through `LiveSnapshot`,
+which notices a publish with one `stat` per request, so no worker lags behind another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import threading
+import typing as t
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+
+import orjson
+
+from roku_feed.errors import SnapshotNotFoundError
+from roku_feed.files import write_atomic
+
+FEED = "feed.json"
+SEARCH_FEED = "search-feed.json"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One served file: its bytes, gzip twin and strong validators, prepared once.
+
+    The gzip twin is made on first use (publishing stores it; `roku-feed build` never needs it).
+    """
+
+    body: bytes
+    etag: str
+    stored_gzip: bytes | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        if self.stored_gzip is not None:
+            return self.stored_gzip
+        # mtime=0 keeps the gzip bytes a pure function of the body
+        return gzip.compress(self.body, compresslevel=9, mtime=0)
+
+    @property
+    def gzip_etag(self) -> str:
+        """The gzip body's own strong validator (RFC 9110: a strong ETag names one representation)."""
+        return f'{self.etag[:-1]}-gz"'
+
+    @classmethod
+    def of(cls, body: bytes) -> Document:
+        return cls(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published feed (and search feed), immutable once made."""
+
+    id: str
+    created: datetime
+    documents: dict[str, Document]
+    items: dict[str, str] = field(default_factory=dict)  # item id -> hash of its JSON, for diffs
+    status: str = "published"  # or "held": waiting for an operator
+    reason: str = ""
+
+    @property
+    def last_modified(self) -> str:
+        return format_datetime(self.created.astimezone(UTC), usegmt=True)
+
+    def meta(self) -> dict[str, t.Any]:
+        return {
+            "id": self.id,
+            "created": self.created.isoformat(),
+            "status": self.status,
+            "reason": self.reason,
+            "items": len(self.items),
+            "bytes": {name: len(doc.body) for name, doc in self.documents.items()},
+            "etag": {name: doc.etag for name, doc in self.documents.items()},
+        }
+
+
+def item_hashes(feed: dict[str, t.Any]) -> dict[str, str]:
+    """Item id -> short hash of the item's JSON, across every content list of a feed."""
+    out: dict[str, str] = {}
+    for key in ("movies", "liveFeeds", "series", "shortFormVideos", "tvSpecials"):
+        for item in feed.get(key, []):
+            text = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+            out[str(item.get("id"))] = hashlib.sha256(text).hexdigest()[:16]
+    return out
+
+
+def diff(old: Snapshot | None, new: Snapshot) -> dict[str, list[str]]:
+    """Item ids added, removed and changed from `old` to `new`."""
+    return diff_items(old.items if old else {}, new.items)
+
+
+def diff_items(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
+    """The same, from item-id -> hash maps (as stored in meta.json)."""
+    return {
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "changed": sorted(i for i in after.keys() & before.keys() if after[i] != before[i]),
+    }
+
+
+def make_snapshot(
+    feed_text: str, feed: dict[str, t.Any], *, search_text: str | None = None, now: datetime | None = None
+) -> Snapshot:
+    """A snapshot of a validated feed; its id orders by time and names the content."""
+    created = (now or datetime.now(UTC)).replace(microsecond=0)
+    body = feed_text.encode("utf-8")
+    documents = {FEED: Document.of(body)}
+    if search_text is not None:
+        documents[SEARCH_FEED] = Document.of(search_text.encode("utf-8"))
+    ident = f"{created.strftime('%Y%m%dT%H%M%SZ')}-{documents[FEED].etag.strip(chr(34))[:12]}"
+    return Snapshot(ident, created, documents, item_hashes(feed))
+
+
+def _stored_document(folder: Path, name: str, etag: str | None) -> Document:
+    """A stored file and its twin; a body whose hash is not the recorded ETag is refused."""
+    body = (folder / name).read_bytes()
+    twin = folder / f"{name}.gz"
+    if not twin.exists():  # snapshots written before twins were stored
+        document = Document.of(body)
+    else:
+        document = Document(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', twin.read_bytes())
+    if etag is not None and document.etag != etag:
+        raise OSError(f"{name} does not match its recorded ETag {etag}")
+    return document
+
+
+class SnapshotStore:
+    """Snapshots on disk: `snapshots/<id>/` with the files and meta.json; `current` names the live one."""
+
+    def __init__(self, root: str | Path, *, keep: int = 20) -> None:
+        self.root = Path(root)
+        self.keep = keep  # made on the first save: a server only reads
+
+    def _dir(self, ident: str) -> Path:
+        if not ident or "/" in ident or ident.startswith("."):
+            raise SnapshotNotFoundError(f"no snapshot {ident!r}")
+        return self.root / "snapshots" / ident
+
+    def save(self, snapshot: Snapshot) -> None:
+        """Write the snapshot's files into a temp directory, then rename it into place."""
+        final = self._dir(snapshot.id)
+        if final.exists():
+            return  # identical content at the same second: already stored
+        tmp = self.root / "snapshots" / f".{snapshot.id}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name, doc in snapshot.documents.items():
+            write_atomic(tmp / name, doc.body)
+            write_atomic(tmp / f"{name}.gz", doc.gzipped)
+        write_atomic(
+            tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
+        )
+        tmp.rename(final)
+
+    def meta(self, ident: str) -> dict[str, t.Any]:
+        """A snapshot's meta.json (id, created, status, sizes, ETags, item hashes), without its files."""
+        try:
+            return json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+
+    def load(self, ident: str) -> Snapshot:
+        """The whole snapshot; the stored gzip twin is reused, so loading never recompresses."""
+        folder = self._dir(ident)
+        meta = self.meta(ident)
+        try:
+            etags = meta.get("etag", {})
+            documents = {name: _stored_document(folder, name, etags.get(name)) for name in meta["bytes"]}
+        except (OSError, KeyError) as exc:
+            raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+        return Snapshot(
+            meta["id"],
+            datetime.fromisoformat(meta["created"]),
+            documents,
+            meta.get("item_hashes", {}),
+            meta.get("status", "published"),
+            meta.get("reason", ""),
+        )
+
+    def set_status(self, snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
+        updated = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
+        write_atomic(
+            self._dir(snapshot.id) / "meta.json",
+            json.dumps({**updated.meta(), "item_hashes": updated.items}).encode(),
+        )
+        return updated
+
+    def ids(self) -> list[str]:
+        """Stored snapshot ids, oldest first."""
+        folder = self.root / "snapshots"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    @property
+    def current_path(self) -> Path:
+        return self.root / "current"
+
+    def current_id(self) -> str | None:
+        try:
+            ident = self.current_path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return ident or None
+
+    def set_current(self, ident: str) -> None:
+        write_atomic(self.current_path, ident.encode("utf-8"))
+
+    def discard_partial(self) -> list[str]:
+        """Remove snapshot directories a crashed publisher left half written; return their names."""
+        folder = self.root / "snapshots"
+        if not folder.is_dir():
+            return []
+        partial = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+        for path in partial:
+            shutil.rmtree(path, ignore_errors=True)
+        return sorted(p.name for p in partial)
+
+    def prune(self) -> None:
+        """Keep the newest `keep` snapshots, and always the current one."""
+        current = self.current_id()
+        for ident in self.ids()[: -self.keep]:
+            if ident != current:
+                shutil.rmtree(self._dir(ident), ignore_errors=True)
+
+
+class LiveSnapshot:
+    """The live snapshot as a server sees it: loaded at start, reloaded as soon as `current` changes.
+
+    Every call costs one `stat` of the `current` file (about a microsecond); the publisher
+    replaces that file by rename, so a new inode or mtime means a publish. A snapshot that cannot
+    be loaded leaves the previous one in service.
+    """
+
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+        self._key: tuple[int, int, int] | None = None
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self.current()
+
+    def current(self) -> Snapshot | None:
+        try:
+            st = os.stat(self.store.current_path)
+        except FileNotFoundError:
+            return self._snapshot
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key != self._key:
+            with self._lock:
+                if key != self._key:
+                    ident = self.store.current_id()
+                    if ident is not None and (self._snapshot is None or self._snapshot.id != ident):
+                        with contextlib.suppress(SnapshotNotFoundError):
+                            self._snapshot = self.store.load(ident)
+                    self._key = key
+        return self._snapshot

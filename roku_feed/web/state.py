@@ -1,0 +1,36 @@
+"""What a server holds: the live snapshot (read only), the store, the records, and a way to the writer."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from roku_feed.control import Writer
+from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record
+from roku_feed.snapshots import LiveSnapshot, SnapshotStore
+
+
+@dataclass
+class ServerState:
+    """A server's view of the channel; it never builds, fetches or writes anything itself."""
+
+    live: LiveSnapshot
+    store: SnapshotStore
+    data_dir: Path
+    writer: Writer
+
+    def last_build(self) -> dict[str, t.Any] | None:
+        return read_record(self.data_dir, LAST_BUILD)
+
+    def upstreams(self) -> list[dict[str, t.Any]]:
+        return read_record(self.data_dir, UPSTREAMS) or []
+
+    def publisher(self) -> dict[str, t.Any] | None:
+        return read_record(self.data_dir, PUBLISHER)
+
+
+def state() -> ServerState:
+    return t.cast(ServerState, current_app.extensions["roku_feed"])

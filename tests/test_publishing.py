@@ -1,0 +1,137 @@
+"""The publisher in-process: bad articles skipped with reasons, loops that survive, work not repeated."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+from conftest import AUTH, article, make_app, write_content
+
+from roku_feed.publisher import run_loop
+from roku_feed.sources import MAX_FILE_BYTES
+
+
+def _bad_files(folder: Path) -> dict[str, str]:
+    """One file for each way an article can be wrong, and the reason it must be skipped for."""
+    (folder / "no-id.json").write_text(json.dumps(article(6, url=None)), encoding="utf-8")
+    (folder / "half.json").write_text('{"title": "cut off', encoding="utf-8")
+    (folder / "huge.json").write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    (folder / "bad-date.json").write_text(json.dumps(article(7, published="yesterday")), encoding="utf-8")
+    older = article(1, title="An older copy", published="2026-11-01T09:00:00+00:00")
+    (folder / "copy-of-1.json").write_text(json.dumps(older), encoding="utf-8")
+    return {
+        "no-id.json": "no-id",
+        "half.json": "unreadable-file",
+        "huge.json": "unreadable-file",
+        "bad-date.json": "invalid-article",
+        "copy-of-1.json": "superseded",
+    }
+
+
+def test_every_kind_of_bad_article_is_skipped_with_its_reason_and_the_rest_publish(tmp_path) -> None:
+    content = write_content(tmp_path / "content")
+    expected = _bad_files(content)
+    app = make_app(tmp_path, content)
+    record = app.extensions["publisher"].refresh()
+    assert record.ok and record.live and record.accepted == 5
+    reasons = {s["source"].rsplit("/", 1)[-1]: s["code"] for s in record.skipped}
+    assert {name: reasons.get(name) for name in expected} == expected
+    client = app.test_client()
+    status = client.get("/api/v1/status").json
+    assert {s["source"].rsplit("/", 1)[-1]: s["code"] for s in status["last_build"]["skipped"]} == reasons
+    page = client.get("/").data.decode()
+    assert all(name in page for name in expected)
+
+
+def test_the_cli_skips_the_same_articles(tmp_path, run_cli) -> None:
+    content = write_content(tmp_path / "content")
+    expected = _bad_files(content)
+    report = tmp_path / "report.json"
+    result = run_cli("build", str(content), "-o", str(tmp_path / "feed.json"), "--report", str(report))
+    assert result.exit_code == 0, result.stderr
+    skipped = {s["source"].rsplit("/", 1)[-1]: s["code"] for s in json.loads(report.read_text())["skipped"]}
+    assert {name: skipped.get(name) for name in expected} == expected
+
+
+def test_a_refresh_with_nothing_changed_builds_nothing(tmp_path, content) -> None:
+    app = make_app(tmp_path, content)
+    publisher = app.extensions["publisher"]
+    first = publisher.refresh()
+    again = publisher.refresh()
+    assert again.ok and again.snapshot == first.snapshot and again.message.startswith("unchanged")
+    assert again.seconds == {} and first.seconds.keys() == {"build", "validate", "publish"}
+    (content / "1.json").write_text(json.dumps(article(1, title="Edited")), encoding="utf-8")
+    edited = publisher.refresh()
+    assert edited.snapshot != first.snapshot and edited.message == "published"
+
+
+def test_a_push_rebuilds_and_an_identical_push_does_not(tmp_path, content) -> None:
+    app = make_app(tmp_path, content)
+    app.extensions["publisher"].refresh()
+    client = app.test_client()
+    pushed = client.post("/api/v1/articles", json=article(9), headers=AUTH).json["build"]
+    assert pushed["message"] == "published"
+    same = client.post("/api/v1/articles", json=article(9), headers=AUTH).json["build"]
+    assert same["message"].startswith("unchanged") and same["snapshot"] == pushed["snapshot"]
+
+
+def test_a_push_without_any_id_is_refused_at_the_door(tmp_path, content) -> None:
+    app = make_app(tmp_path, content)
+    app.extensions["publisher"].refresh()
+    response = app.test_client().post("/api/v1/articles", json=article(9, url=None), headers=AUTH)
+    assert response.status_code == 422
+    assert response.json["errors"] == [{"index": 0, "field": "id", "message": "Give an id, a url or a guid."}]
+
+
+def test_a_loop_logs_a_failing_cycle_and_runs_the_next(caplog) -> None:
+    calls, stop = [], threading.Event()
+
+    def step() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("injected failure")
+        stop.set()
+
+    thread = threading.Thread(target=run_loop, args=("test-loop", step, 0.01, stop))
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and calls == [0, 1]
+    assert "test-loop failed" in caplog.text and "injected failure" in caplog.text
+
+
+def test_the_publisher_loop_survives_a_broken_catalog_and_publishes_once_it_is_back(
+    tmp_path, content
+) -> None:
+    app = make_app(tmp_path, content, POLL_INTERVAL=0.05)
+    publisher = app.extensions["publisher"]
+    assert publisher.refresh().ok
+    catalog = tmp_path / "var" / "catalog.sqlite"
+    good = tmp_path / "catalog.good"
+    shutil.copy(catalog, good)
+    catalog.write_bytes(b"this is not a database" * 100)  # every cycle now fails inside SQLite
+    (content / "2.json").write_text(json.dumps(article(2, title="After the repair")), encoding="utf-8")
+    failures = threading.Event()
+    stop = threading.Event()
+
+    def cycle() -> None:
+        try:
+            publisher.refresh(force=False)
+        except Exception:
+            failures.set()
+            raise
+        if failures.is_set():
+            stop.set()  # a cycle after the failures went through
+
+    def repair() -> None:
+        failures.wait(timeout=60)
+        shutil.copy(good, catalog)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{catalog}{suffix}").unlink(missing_ok=True)
+
+    fixer = threading.Thread(target=repair)
+    fixer.start()
+    run_loop("poll", cycle, 0.05, stop)
+    fixer.join()
+    assert "After the repair" in app.test_client().get("/feed.json").data.decode()
