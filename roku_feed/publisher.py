@@ -22,20 +22,11 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
-from roku_feed.errors import RokuFeedError
+from roku_feed.errors import SnapshotNotFoundError
 from roku_feed.files import write_atomic
 
 FEED = "feed.json"
 SEARCH_FEED = "search-feed.json"
-
-
-class SnapshotNotFoundError(RokuFeedError):
-    """No snapshot has this id."""
-
-    status = 404
-    exit_code = 2
-    title = "Snapshot not found"
-    slug = "snapshot-not-found"
 
 
 @dataclass(frozen=True)

@@ -14,21 +14,20 @@ import typing as t
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from roku_feed.articles import parse_article
-from roku_feed.errors import ArticleInvalidError, RokuFeedError
+from roku_feed.errors import (
+    ArticleBatchInvalidError,
+    ArticleInvalidError,
+    ArticleNotFoundError,
+    MediaProbeTooLargeError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    WriteDisabledError,
+)
 from roku_feed.loading import parse_feed
 from roku_feed.publisher import diff_items
 from roku_feed.validation import validate_feed
-from roku_feed.web.problems import problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class MediaProbeTooLargeError(RokuFeedError):
-    """More media URLs than one request may probe."""
-
-    status = 413
-    title = "Too many media URLs to probe"
-    slug = "too-many-media-urls"
 
 
 def _service() -> t.Any:
@@ -42,12 +41,10 @@ def write_endpoint(view: t.Callable[..., Response]) -> t.Callable[..., Response]
     def guarded(*args: t.Any, **kwargs: t.Any) -> Response:
         expected = current_app.config.get("API_TOKEN")
         if not expected:
-            return problem(403, "Write API disabled", "Set ROKU_FEED_API_TOKEN to enable write endpoints.")
+            raise WriteDisabledError("Set ROKU_FEED_API_TOKEN to enable write endpoints.")
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            response = problem(401, "Unauthorized", "Send Authorization: Bearer <token>.")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="roku-feed"'
-            return response
+            raise UnauthorizedError("Send Authorization: Bearer <token>.")
         return view(*args, **kwargs)
 
     return guarded
@@ -56,18 +53,9 @@ def write_endpoint(view: t.Callable[..., Response]) -> t.Callable[..., Response]
 def _json_body() -> t.Any:
     """The request body as JSON, read with the same strict parser as feeds (BOM, duplicates)."""
     if not request.is_json:
-        raise _Unsupported
+        raise UnsupportedMediaTypeError("Send the body as application/json.")
     raw = request.get_data(cache=False)
     return parse_feed(raw, "request body")
-
-
-class _Unsupported(Exception):
-    pass
-
-
-@bp.errorhandler(_Unsupported)
-def _unsupported(_: _Unsupported) -> Response:
-    return problem(415, "Unsupported Media Type", "Send the body as application/json.")
 
 
 @bp.post("/validate")
@@ -184,9 +172,7 @@ def push_articles() -> Response:
         except ArticleInvalidError as exc:
             errors += [{"index": index, **e} for e in exc.extra["errors"]]
     if errors:
-        return problem(
-            422, "Invalid article", f"{len(errors)} field error(s); nothing was stored.", errors=errors
-        )
+        raise ArticleBatchInvalidError(f"{len(errors)} field error(s); nothing was stored.", errors=errors)
     build = _service().push(articles)
     return jsonify({"stored": len(articles), "build": build.to_dict()})
 
@@ -196,7 +182,7 @@ def push_articles() -> Response:
 def delete_article(ident: str) -> Response:
     found, build = _service().delete(ident)
     if not found:
-        return problem(404, "Not Found", f"No article with id {ident!r}.")
+        raise ArticleNotFoundError(f"No article with id {ident!r}.")
     return jsonify({"deleted": ident, "build": build.to_dict() if build else None})
 
 

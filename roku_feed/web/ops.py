@@ -6,6 +6,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from roku_feed.errors import NoFeedPublishedError
 from roku_feed.publisher import FEED
 
 bp = Blueprint("ops", __name__)
@@ -19,12 +20,10 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready: a valid snapshot is live, so Roku devices get a feed."""
+    """Ready: a valid snapshot is live, so Roku devices get a feed; else the feeds' own 503 problem."""
     snapshot = current_app.extensions["roku_feed"].publisher.current()
     if snapshot is None:
-        response = jsonify(status="not ready", reason="no feed published yet")
-        response.status_code = 503
-        return response
+        raise NoFeedPublishedError
     return jsonify(status="ready", snapshot=snapshot.id)
 
 
