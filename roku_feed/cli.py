@@ -336,10 +336,10 @@ def build(
         click.echo(f"roku-feed: {exc.detail}", err=True)
         for error in exc.extra.get("errors", [])[:10]:
             click.echo(f"  {error['code']} {error['pointer']}: {error['message']}", err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except RokuFeedError as exc:
         click.echo(f"roku-feed: {exc.detail}", err=True)
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     write_atomic(output, built.text.encode("utf-8"))
     if search is not None:
         write_atomic(t.cast(str, search_feed), search.encode("utf-8"))

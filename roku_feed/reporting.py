@@ -31,10 +31,11 @@ class RenderOptions:
 
 
 def exit_code(results: Sequence[CheckResult], strict: bool) -> int:
-    """0 all valid, 1 some feed invalid, 2 some feed could not be checked."""
-    if any(r.problem is not None for r in results):
-        return 2
-    return 0 if all(r.passes(strict) for r in results) else 1
+    """The worst feed's code: 0 valid, 1 invalid, or its problem's exit code (2: not checked)."""
+    return max(
+        (r.problem.exit_code if r.problem is not None else int(not r.passes(strict)) for r in results),
+        default=0,
+    )
 
 
 def summary_line(result: CheckResult, strict: bool) -> str:
