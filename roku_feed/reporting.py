@@ -8,20 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
+from roku_feed.checking import CheckResult
 from roku_feed.errors import RokuFeedError
 from roku_feed.validation import Finding, Report
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome for one feed source: a report, or the reason it could not be checked."""
-
-    source: str
-    report: Report | None = None
-    problem: RokuFeedError | None = None
-
-    def passes(self, strict: bool) -> bool:
-        return self.report is not None and self.report.passes(strict=strict)
 
 
 @dataclass(frozen=True)
