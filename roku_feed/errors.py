@@ -32,7 +32,8 @@ class RokuFeedError(Exception):
     """Root of every error roku_feed raises on purpose. Never raised bare.
 
     `headers` (class-wide, plus any given to one instance) go out with the HTTP answer;
-    `default_detail` is for errors whose detail never varies, so every raiser says the same.
+    `default_detail` is for errors whose detail never varies, so every raiser says the same;
+    without either, the detail is the title.
     """
 
     status: t.ClassVar[int] = 500
