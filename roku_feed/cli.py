@@ -19,10 +19,10 @@ from pathlib import Path
 import click
 
 from roku_feed import __version__
+from roku_feed.checking import check_feed
 from roku_feed.errors import BuildError, RokuFeedError
-from roku_feed.loading import DEFAULT_MAX_BYTES, load_feed
-from roku_feed.reporting import REPORTER_BY_NAME, CheckResult, RenderOptions, exit_code, summary_line
-from roku_feed.validation import validate_feed
+from roku_feed.loading import DEFAULT_MAX_BYTES
+from roku_feed.reporting import REPORTER_BY_NAME, RenderOptions, exit_code, summary_line
 from roku_feed.validation.catalog import RULES, render_markdown
 
 EXIT_CODES_HELP = """\b
@@ -38,18 +38,6 @@ Exit codes:
 @click.version_option(__version__, prog_name="roku-feed")
 def cli() -> None:
     """roku-feed: build, check and serve Roku Direct Publisher JSON feeds."""
-
-
-def check_source(source: str, *, media: MediaOptions | None = None, **load_options: t.Any) -> CheckResult:
-    """Load and validate one feed source; a load failure becomes the result's problem."""
-    try:
-        loaded = load_feed(source, **load_options)
-    except RokuFeedError as exc:
-        return CheckResult(source, problem=exc)
-    report = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings)
-    if media is not None:
-        report = report.plus(media.check(loaded.data, loaded.source))
-    return CheckResult(loaded.source, report=report)
 
 
 class MediaOptions:
@@ -197,8 +185,12 @@ def validate(
         )
     try:
         results = [
-            check_source(
-                source, media=media, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private_urls
+            check_feed(
+                source,
+                max_bytes=max_bytes,
+                timeout=timeout,
+                allow_private=allow_private_urls,
+                media=media.check if media is not None else None,
             )
             for source in feeds
         ]

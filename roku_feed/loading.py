@@ -173,11 +173,15 @@ def _replace_lone_surrogates(node: t.Any, path: tuple[str | int, ...], out: list
     return node
 
 
-def _read_capped(stream: t.BinaryIO, source: str, max_bytes: int) -> bytes:
-    raw = stream.read(max_bytes + 1)
+def capped(raw: bytes, source: str, max_bytes: int) -> bytes:
+    """`raw`, unless it is over `max_bytes` (FeedTooLargeError)."""
     if len(raw) > max_bytes:
         raise FeedTooLargeError(f"{source}: larger than the {max_bytes:,}-byte limit")
     return raw
+
+
+def _read_capped(stream: t.BinaryIO, source: str, max_bytes: int) -> bytes:
+    return capped(stream.read(max_bytes + 1), source, max_bytes)
 
 
 def read_source(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, **fetch_options: t.Any) -> bytes:
@@ -205,7 +209,11 @@ def read_source(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, **fetch_opti
         raise FeedLoadError(f"{source}: cannot read: {exc.strerror or exc}") from None
 
 
+def source_name(source: str) -> str:
+    """How a path, '-' or URL is named in messages and reports."""
+    return "<stdin>" if source == "-" else source
+
+
 def load_feed(source: str, **options: t.Any) -> LoadedFeed:
     """Read and parse one feed source (path, '-' or URL)."""
-    name = "<stdin>" if source == "-" else source
-    return parse_feed(read_source(source, **options), name)
+    return parse_feed(read_source(source, **options), source_name(source))

@@ -8,20 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
+from roku_feed.checking import CheckResult
 from roku_feed.errors import RokuFeedError
 from roku_feed.validation import Finding, Report
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome for one feed source: a report, or the reason it could not be checked."""
-
-    source: str
-    report: Report | None = None
-    problem: RokuFeedError | None = None
-
-    def passes(self, strict: bool) -> bool:
-        return self.report is not None and self.report.passes(strict=strict)
 
 
 @dataclass(frozen=True)
@@ -31,10 +20,11 @@ class RenderOptions:
 
 
 def exit_code(results: Sequence[CheckResult], strict: bool) -> int:
-    """0 all valid, 1 some feed invalid, 2 some feed could not be checked."""
-    if any(r.problem is not None for r in results):
-        return 2
-    return 0 if all(r.passes(strict) for r in results) else 1
+    """The worst feed's code: 0 valid, 1 invalid, or its problem's exit code (2: not checked)."""
+    return max(
+        (r.problem.exit_code if r.problem is not None else int(not r.passes(strict)) for r in results),
+        default=0,
+    )
 
 
 def summary_line(result: CheckResult, strict: bool) -> str:

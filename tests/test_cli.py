@@ -217,7 +217,7 @@ def test_unexpected_errors_are_one_line_too(monkeypatch, capsys) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(roku_feed.cli, "check_source", broken)
+    monkeypatch.setattr(roku_feed.cli, "check_feed", broken)
     monkeypatch.setattr(sys, "argv", ["roku-feed", "validate", VALID])
     monkeypatch.delenv("ROKU_FEED_DEBUG", raising=False)
     with pytest.raises(SystemExit) as caught:

@@ -297,7 +297,9 @@ def test_nginx_serves_the_static_snapshot_in_front_of_the_app(tmp_path: Path) ->
         )
         assert too_large.status == 413
         assert too_large.headers["Content-Type"] == "application/problem+json"
-        assert json.loads(too_large.body)["status"] == 413
+        problem = json.loads(too_large.body)
+        assert problem["status"] == 413
+        assert problem["type"] == "https://roku-feed.dev/problems/request-entity-too-large"  # as the app's
 
         # -- nothing else under the static root is served ---------------------------------------
         (public / ".feed.json.leak.tmp").write_bytes(b"half a feed")

@@ -14,22 +14,21 @@ import typing as t
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from roku_feed.articles import item_id, parse_article
-from roku_feed.errors import ArticleInvalidError, RokuFeedError
-from roku_feed.loading import parse_feed
+from roku_feed.checking import check_feed
+from roku_feed.errors import (
+    ArticleBatchInvalidError,
+    ArticleInvalidError,
+    MediaProbeTooLargeError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+    WriteDisabledError,
+)
+from roku_feed.loading import LoadedFeed, parse_feed
 from roku_feed.snapshots import diff_items
-from roku_feed.validation import validate_feed
-from roku_feed.web.problems import problem
+from roku_feed.validation import Report
 from roku_feed.web.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class MediaProbeTooLargeError(RokuFeedError):
-    """More media URLs than one request may probe."""
-
-    status = 413
-    title = "Too many media URLs to probe"
-    slug = "too-many-media-urls"
 
 
 def write_endpoint(view: t.Callable[..., Response]) -> t.Callable[..., Response]:
@@ -39,59 +38,49 @@ def write_endpoint(view: t.Callable[..., Response]) -> t.Callable[..., Response]
     def guarded(*args: t.Any, **kwargs: t.Any) -> Response:
         expected = current_app.config.get("API_TOKEN")
         if not expected:
-            return problem(403, "Write API disabled", "Set ROKU_FEED_API_TOKEN to enable write endpoints.")
+            raise WriteDisabledError("Set ROKU_FEED_API_TOKEN to enable write endpoints.")
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            response = problem(401, "Unauthorized", "Send Authorization: Bearer <token>.")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="roku-feed"'
-            return response
+            raise UnauthorizedError("Send Authorization: Bearer <token>.")
         return view(*args, **kwargs)
 
     return guarded
 
 
-def _json_body() -> t.Any:
-    """The request body as JSON, read with the same strict parser as feeds (BOM, duplicates)."""
+def _body() -> bytes:
+    """The request body, refused unless it is sent as JSON."""
     if not request.is_json:
-        raise _Unsupported
-    raw = request.get_data(cache=False)
-    return parse_feed(raw, "request body")
+        raise UnsupportedMediaTypeError("Send the body as application/json.")
+    return request.get_data(cache=False)
 
 
-class _Unsupported(Exception):
-    pass
-
-
-@bp.errorhandler(_Unsupported)
-def _unsupported(_: _Unsupported) -> Response:
-    return problem(415, "Unsupported Media Type", "Send the body as application/json.")
+def _json_body() -> LoadedFeed:
+    """The request body as JSON, read with the same strict parser as feeds (BOM, duplicates)."""
+    return parse_feed(_body(), "request body")
 
 
 @bp.post("/validate")
 def validate() -> Response:
     """Validate a feed sent as the body, or fetched from {"url": ...}."""
-    loaded = _json_body()
-    source = "request body"
-    data = loaded.data
-    if isinstance(data, dict) and set(data) == {"url"} and isinstance(data["url"], str):
-        from roku_feed.net import fetch
-
-        config = current_app.config
-        fetched = fetch(
-            data["url"],
-            max_bytes=config["MAX_VALIDATE_BYTES"],
-            timeout=config["FETCH_TIMEOUT"],
-            allow_private=config["ALLOW_PRIVATE_URLS"],
-        )
-        source = data["url"]
-        loaded = parse_feed(fetched.content, source)
-    report = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings)
-    if request.args.get("check_media", "").lower() in ("1", "true", "yes"):
-        report = report.plus(_probe_media(loaded.data))
-    return jsonify({"source": source, **report.to_dict()})
+    raw = _body()
+    data = parse_feed(raw, "request body").data  # a body that is not JSON is a 400 here
+    by_url = isinstance(data, dict) and set(data) == {"url"} and isinstance(data["url"], str)
+    config = current_app.config
+    result = check_feed(
+        data["url"] if by_url else raw,
+        label="request body",
+        files=False,
+        max_bytes=config["MAX_VALIDATE_BYTES"],
+        timeout=config["FETCH_TIMEOUT"],
+        allow_private=config["ALLOW_PRIVATE_URLS"],
+        media=_probe_media if request.args.get("check_media", "").lower() in ("1", "true", "yes") else None,
+    )
+    if result.problem is not None:
+        raise result.problem
+    return jsonify({"source": result.source, **t.cast(Report, result.report).to_dict()})
 
 
-def _probe_media(feed: t.Any) -> list[t.Any]:
+def _probe_media(feed: t.Any, _source: str) -> list[t.Any]:
     """Media findings for a feed sent to /validate?check_media=true, bounded by MAX_PROBE_URLS."""
     from roku_feed.probes.check import check_media, media_targets
     from roku_feed.probes.client import Prober
@@ -185,9 +174,7 @@ def push_articles() -> Response:
         if item_id(article) is None:
             errors.append({"index": index, "field": "id", "message": "Give an id, a url or a guid."})
     if errors:
-        return problem(
-            422, "Invalid article", f"{len(errors)} field error(s); nothing was stored.", errors=errors
-        )
+        raise ArticleBatchInvalidError(f"{len(errors)} field error(s); nothing was stored.", errors=errors)
     return jsonify(state().writer.call("push", articles=items))
 
 

@@ -11,8 +11,8 @@ from email.utils import parsedate_to_datetime
 
 from flask import Blueprint, Response, current_app, request
 
+from roku_feed.errors import NoFeedPublishedError
 from roku_feed.snapshots import FEED, SEARCH_FEED, Document, Snapshot
-from roku_feed.web.problems import problem
 from roku_feed.web.state import state
 
 bp = Blueprint("feeds", __name__)
@@ -45,11 +45,7 @@ def serve(name: str) -> Response:
     snapshot = state().live.current()
     doc = snapshot.documents.get(name) if snapshot else None
     if snapshot is None or doc is None:
-        response = problem(
-            503, "No feed published yet", "No valid feed has been published yet; see /api/v1/status."
-        )
-        response.headers["Retry-After"] = "30"
-        return response
+        raise NoFeedPublishedError
     config = current_app.config
     gzipped = _accepts_gzip()
     headers = {

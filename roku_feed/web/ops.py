@@ -7,6 +7,7 @@ import os
 from flask import Blueprint, Response, jsonify
 
 from roku_feed import metrics as exposition
+from roku_feed.errors import NoFeedPublishedError
 from roku_feed.web.state import state
 
 bp = Blueprint("ops", __name__)
@@ -20,12 +21,10 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready: a valid snapshot is live, so Roku devices get a feed."""
+    """Ready: a valid snapshot is live, so Roku devices get a feed; else the feeds' own 503 problem."""
     snapshot = state().live.current()
     if snapshot is None:
-        response = jsonify(status="not ready", reason="no feed published yet", worker=os.getpid())
-        response.status_code = 503
-        return response
+        raise NoFeedPublishedError(worker=os.getpid())  # each worker answers for itself
     return jsonify(status="ready", snapshot=snapshot.id, worker=os.getpid())
 
 

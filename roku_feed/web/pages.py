@@ -1,8 +1,8 @@
 """The operator page: live feed status, the last build and what it skipped, and a feed validator.
 
 Server-rendered HTML (Jinja2, autoescaped) that needs no JavaScript. It shows what the JSON
-API shows and checks feeds with the same functions (parse_feed, validate_feed, net.fetch);
-findings are grouped by item as the CLI's text report groups them.
+API shows and checks feeds with the same function (checking.check_feed); findings are
+grouped by item as the CLI's text report groups them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from markupsafe import Markup, escape
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from roku_feed.checking import CheckResult, check_feed
 from roku_feed.errors import FeedLoadError
-from roku_feed.loading import LoadedFeed, parse_feed
 from roku_feed.reporting import RenderOptions, by_item, pointer_to_label, shown_findings
-from roku_feed.validation import Report, validate_feed
+from roku_feed.validation import Report
 from roku_feed.web.state import state
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -85,8 +85,8 @@ def validate_form() -> Response:
     return redirect(url_for("pages.index", _anchor="validate"))
 
 
-def _load() -> tuple[str, LoadedFeed]:
-    """The one feed the form sent (pasted text, a file or a URL), parsed; FeedLoadError if not."""
+def _form_feed() -> tuple[bytes | str, str]:
+    """The one feed the form sent, as (bytes or URL, name); FeedLoadError if none or several."""
     text = request.form.get("text", "")
     url = request.form.get("url", "").strip()
     upload = request.files.get("file")
@@ -100,20 +100,11 @@ def _load() -> tuple[str, LoadedFeed]:
     if len(given) > 1:
         raise FeedLoadError(f"Give one feed at a time, not {' and '.join(given)}.")
     if url:
-        from roku_feed.net import fetch  # requests costs import time; only URLs need it
-
-        config = current_app.config
-        fetched = fetch(
-            url,
-            max_bytes=config["MAX_VALIDATE_BYTES"],
-            timeout=config["FETCH_TIMEOUT"],
-            allow_private=config["ALLOW_PRIVATE_URLS"],
-        )
-        return url, parse_feed(fetched.content, url)
+        return url, url
     if upload is not None and upload.filename:
-        return upload.filename, parse_feed(upload.read(), upload.filename)
+        return upload.read(), upload.filename
     # Browsers send a textarea's line breaks as CRLF; the pasted file most likely had LF.
-    return "pasted text", parse_feed(text.replace("\r\n", "\n").encode("utf-8"), "pasted text")
+    return text.replace("\r\n", "\n").encode("utf-8"), "pasted text"
 
 
 def _groups(report: Report) -> tuple[list[dict[str, t.Any]], int]:
@@ -137,15 +128,26 @@ def _groups(report: Report) -> tuple[list[dict[str, t.Any]], int]:
 def validate() -> tuple[str, int]:
     # A pasted feed may be as large as an uploaded one: the request's limit, not Flask's
     # smaller default for form fields.
-    request.max_form_memory_size = current_app.config["MAX_CONTENT_LENGTH"]
+    config = current_app.config
+    request.max_form_memory_size = config["MAX_CONTENT_LENGTH"]
     try:
-        source, loaded = _load()
+        feed, label = _form_feed()
     except FeedLoadError as exc:
-        return render_template("pages/result.html", problem=exc), exc.status
-    report = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings)
-    groups, hidden = _groups(report)
+        result = CheckResult("form", problem=exc)
+    else:
+        result = check_feed(
+            feed,
+            label=label,
+            files=False,
+            max_bytes=config["MAX_VALIDATE_BYTES"],
+            timeout=config["FETCH_TIMEOUT"],
+            allow_private=config["ALLOW_PRIVATE_URLS"],
+        )
+    if result.problem is not None:
+        return render_template("pages/result.html", problem=result.problem), result.problem.status
+    groups, hidden = _groups(t.cast(Report, result.report))
     return render_template(
-        "pages/result.html", source=source, report=report, groups=groups, hidden=hidden
+        "pages/result.html", source=result.source, report=result.report, groups=groups, hidden=hidden
     ), 200
 
 
