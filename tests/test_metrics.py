@@ -1,0 +1,136 @@
+"""Metrics: one exposition, whichever process answers, in single- and multiprocess mode."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from roku_feed import metrics
+
+
+def exposed() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """render(), parsed: (sample name, labels) -> value."""
+    body, content_type = metrics.render()
+    assert content_type.startswith("text/plain")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def value(samples: dict, name: str, **labels: str) -> float | None:
+    return samples.get((name, frozenset(labels.items())))
+
+
+def test_counters_gauges_and_histograms_in_one_process() -> None:
+    metrics.count_request("/feed.json", 200)
+    metrics.count_request("/feed.json", 200)
+    metrics.count_request("/feed.json", 304)
+    metrics.roku_fetch(1_700_000_000.5)
+    metrics.observe_publish("build", 0.2)
+    metrics.observe_publish("build", 3.0)
+    metrics.set_live(items=5, feed_bytes=1234, gzip_bytes=321, created=1_700_000_000.0)
+    metrics.count_skipped("missing-video", 2)
+    metrics.count_upstream_fetch("not-modified")
+    metrics.count_build("held")
+    metrics.count_loop_error("poll")
+    metrics.set_upstreams_failing(1)
+
+    samples = exposed()
+    requests = "roku_feed_http_requests_total"
+    assert value(samples, requests, route="/feed.json", status="200") == 2
+    assert value(samples, requests, route="/feed.json", status="304") == 1
+    assert value(samples, "roku_feed_last_roku_fetch_timestamp_seconds") == 1_700_000_000.5
+    assert value(samples, "roku_feed_publish_seconds_count", stage="build") == 2
+    assert value(samples, "roku_feed_publish_seconds_sum", stage="build") == 3.2
+    assert value(samples, "roku_feed_publish_seconds_bucket", stage="build", le="0.25") == 1
+    assert value(samples, "roku_feed_feed_items") == 5
+    assert value(samples, "roku_feed_feed_bytes") == 1234
+    assert value(samples, "roku_feed_feed_gzip_bytes") == 321
+    assert value(samples, "roku_feed_snapshot_created_timestamp_seconds") == 1_700_000_000.0
+    assert value(samples, "roku_feed_skipped_articles_total", reason="missing-video") == 2
+    assert value(samples, "roku_feed_upstream_fetches_total", result="not-modified") == 1
+    assert value(samples, "roku_feed_builds_total", result="held") == 1
+    assert value(samples, "roku_feed_loop_errors_total", loop="poll") == 1
+    assert value(samples, "roku_feed_upstream_failing") == 1
+
+
+def test_each_test_starts_from_zero() -> None:
+    assert value(exposed(), "roku_feed_http_requests_total", route="/feed.json", status="200") is None
+
+
+CHILD = """
+import sys
+from roku_feed import metrics
+
+n = int(sys.argv[1])
+for _ in range(n):
+    metrics.count_request("/feed.json", 200)
+metrics.count_request("/metrics", 200)
+metrics.roku_fetch(1_700_000_000.0 + float(sys.argv[2]))
+metrics.observe_publish("build", n / 10)
+metrics.set_live(items=n, feed_bytes=100 * n, gzip_bytes=10 * n, created=1_600_000_000.0 + n)
+"""
+
+
+def run_child(requests: int, fetch_offset: float) -> int:
+    """A real separate process that counts, like a gunicorn worker or the publisher; its pid."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(requests), str(fetch_offset)])
+    assert child.wait(timeout=60) == 0
+    return child.pid
+
+
+def test_processes_add_up_and_the_latest_values_win(tmp_path: Path) -> None:
+    stale = tmp_path / "metrics" / "counter_1.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"left by an earlier run")
+    metrics.prepare_multiprocess_dir(tmp_path / "metrics")
+    assert os.environ[metrics.ENV] == str(tmp_path / "metrics") and not stale.exists()
+
+    # One after another, so that the last one's set_live is the most recent.
+    pids = [run_child(3, 30), run_child(1, 90), run_child(2, 10)]
+
+    samples = exposed()
+    requests = "roku_feed_http_requests_total"
+    assert value(samples, requests, route="/feed.json", status="200") == 6
+    assert value(samples, requests, route="/metrics", status="200") == 3
+    assert value(samples, "roku_feed_last_roku_fetch_timestamp_seconds") == 1_700_000_090.0
+    assert value(samples, "roku_feed_publish_seconds_count", stage="build") == 3
+    assert round(value(samples, "roku_feed_publish_seconds_sum", stage="build"), 6) == 0.6
+    assert value(samples, "roku_feed_publish_seconds_bucket", stage="build", le="0.25") == 2
+    assert value(samples, "roku_feed_feed_items") == 2
+    assert value(samples, "roku_feed_feed_bytes") == 200
+    assert value(samples, "roku_feed_snapshot_created_timestamp_seconds") == 1_600_000_002.0
+
+    metrics.mark_process_dead(pids[0])
+    after = exposed()
+    assert value(after, requests, route="/feed.json", status="200") == 6  # never backwards
+    assert value(after, "roku_feed_publish_seconds_count", stage="build") == 3
+    assert value(after, "roku_feed_last_roku_fetch_timestamp_seconds") == 1_700_000_090.0
+
+
+def _count_in_forked_worker() -> None:
+    metrics.count_request("/feed.json", 200)
+
+
+def test_a_worker_forked_after_prepare_writes_to_the_directory(tmp_path: Path) -> None:
+    # gunicorn forks workers from a master that has already imported prometheus_client.
+    metrics.prepare_multiprocess_dir(tmp_path / "metrics")
+    worker = multiprocessing.get_context("fork").Process(target=_count_in_forked_worker)
+    worker.start()
+    worker.join(timeout=60)
+    assert worker.exitcode == 0
+    assert list((tmp_path / "metrics").glob(f"counter_{worker.pid}.db"))
+    assert value(exposed(), "roku_feed_http_requests_total", route="/feed.json", status="200") == 1
+
+
+def test_marking_a_process_dead_without_a_directory_is_harmless() -> None:
+    metrics.count_request("/feed.json", 200)
+    metrics.mark_process_dead(os.getpid())
+    assert value(exposed(), "roku_feed_http_requests_total", route="/feed.json", status="200") == 1
