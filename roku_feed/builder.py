@@ -9,6 +9,7 @@ fails validation is never returned: the build raises BuildError instead.
 
 from __future__ import annotations
 
+import time
 import typing as t
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from roku_feed import metrics
 from roku_feed.articles import Article, infer_video_type, is_http, item_id
 from roku_feed.channel import Channel
 from roku_feed.errors import BuildError
@@ -349,6 +351,7 @@ class FeedBuilder:
         self, articles: Iterable[Article], *, now: datetime | None = None, skipped: Iterable[Skipped] = ()
     ) -> Built:
         """Build and validate the feed; raise BuildError when no valid feed can be made."""
+        started = time.perf_counter()
         report = BuildReport(skipped=list(skipped))
         winners: dict[str, Prepared] = {}
         for result in self._prepare_all(articles):
@@ -389,7 +392,10 @@ class FeedBuilder:
         if not items:
             raise BuildError("no publishable article: nothing to put in the feed", report=report.to_dict())
         feed, text = self._fit(items, report)
+        assembled = time.perf_counter()
+        metrics.observe_publish("build", assembled - started)
         loaded = validate_feed(feed, size=len(text))
+        metrics.observe_publish("validate", time.perf_counter() - assembled)
         for finding in loaded.findings:
             if finding.severity is Severity.WARNING:
                 report.warnings.append(

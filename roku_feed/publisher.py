@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
+from roku_feed import metrics
 from roku_feed.errors import RokuFeedError
 from roku_feed.files import write_atomic
 
@@ -242,6 +243,7 @@ class Publisher:
         if current is not None:
             self.live = store.load(current)
             self._sync_static(self.live)  # e.g. STATIC_DIR newly set, or the directory wiped
+            _report_live(self.live)
 
     def current(self) -> Snapshot | None:
         """The live snapshot, following a publish by another worker (looked up at most once a second)."""
@@ -257,6 +259,7 @@ class Publisher:
         if ident is not None and (self.live is None or ident != self.live.id):
             with contextlib.suppress(SnapshotNotFoundError):
                 self.live = self.store.load(ident)
+                _report_live(self.live)
 
     def publish(self, snapshot: Snapshot) -> PublishResult:
         """Make `snapshot` live, unless it would drop more than the allowed share of live items."""
@@ -299,6 +302,7 @@ class Publisher:
         self._sync_static(snapshot)  # static files first: `current` never names files not yet written
         self.store.set_current(snapshot.id)
         self.live = snapshot
+        _report_live(snapshot)
         self.store.prune()
 
     def _sync_static(self, snapshot: Snapshot) -> None:
@@ -316,6 +320,12 @@ class Publisher:
             ):
                 if not _holds(path, data):
                     write_atomic(path, data)
+
+
+def _report_live(snapshot: Snapshot) -> None:
+    """The live feed's gauges, from whichever process made it live or noticed it did."""
+    doc = snapshot.documents[FEED]
+    metrics.set_live(len(snapshot.items), len(doc.body), len(doc.gzipped), snapshot.created.timestamp())
 
 
 def _holds(path: Path, data: bytes) -> bool:

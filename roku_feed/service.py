@@ -13,12 +13,14 @@ import random
 import threading
 import time
 import typing as t
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from roku_feed import metrics
 from roku_feed.articles import Article
 from roku_feed.builder import FeedBuilder, serialize
 from roku_feed.catalog import Catalog
@@ -172,6 +174,7 @@ class FeedService:
                 continue
             upstream.succeeded()
             skipped += result.skipped
+        metrics.set_upstreams_failing(sum(1 for u in self.upstreams.values() if u.failures))
         return skipped
 
     def refresh(self, *, force: bool = True) -> BuildRecord:
@@ -204,7 +207,10 @@ class FeedService:
         except (OSError, ValueError):
             return None
 
-    def _record(self, record: BuildRecord) -> BuildRecord:
+    def _record(self, record: BuildRecord, outcome: str) -> BuildRecord:
+        metrics.count_build(outcome)
+        for reason, n in Counter(s["code"] for s in record.skipped).items():
+            metrics.count_skipped(reason, n)
         write_atomic(self.settings.data_dir / "last-build.json", json.dumps(record.to_dict()).encode("utf-8"))
         return record
 
@@ -224,10 +230,14 @@ class FeedService:
                     skipped=report.get("skipped", []),
                     warnings=report.get("warnings", []),
                     errors=exc.extra.get("errors", []),
-                )
+                ),
+                "failed",
             )
+        started = time.perf_counter()
         result = self.publisher.publish(make_snapshot(built.text, built.feed, search_text=search, now=now))
+        metrics.observe_publish("publish", time.perf_counter() - started)
         report = built.report
+        outcome = "unchanged" if result.reason == "unchanged" else ("published" if result.live else "held")
         return self._record(
             BuildRecord(
                 now,
@@ -239,5 +249,6 @@ class FeedService:
                 snapshot=result.snapshot.id,
                 live=result.live,
                 diff=result.diff,
-            )
+            ),
+            outcome,
         )

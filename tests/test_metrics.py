@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from conftest import article, make_app
 from prometheus_client.parser import text_string_to_metric_families
 
 from roku_feed import metrics
@@ -134,3 +136,57 @@ def test_marking_a_process_dead_without_a_directory_is_harmless() -> None:
     metrics.count_request("/feed.json", 200)
     metrics.mark_process_dead(os.getpid())
     assert value(exposed(), "roku_feed_http_requests_total", route="/feed.json", status="200") == 1
+
+
+def test_builds_report_their_outcome_stages_skips_and_the_live_feed(tmp_path: Path, content: Path) -> None:
+    (content / "broken.json").write_text("{not json", encoding="utf-8")
+    service = make_app(tmp_path, content).extensions["roku_feed"]
+    outcomes = [service.refresh(), service.refresh()]  # published, then unchanged
+    # Five articles deleted one by one: 20% and 25% dropped are published, 33% and 67% are
+    # held (more than 30% of the live items), and nothing left fails.
+    outcomes += [service.delete(ident)[1] for ident in sorted(service.catalog.ids())]
+    assert [(r.ok, r.live) for r in outcomes] == [(True, True)] * 4 + [(True, False)] * 2 + [(False, False)]
+
+    samples = exposed()
+    builds = "roku_feed_builds_total"
+    assert value(samples, builds, result="published") == 3
+    assert value(samples, builds, result="unchanged") == 1
+    assert value(samples, builds, result="held") == 2
+    assert value(samples, builds, result="failed") == 1
+    for stage in ("build", "validate", "publish"):
+        assert value(samples, "roku_feed_publish_seconds_count", stage=stage) == 6
+    assert value(samples, "roku_feed_skipped_articles_total", reason="unreadable-file") == 2  # per refresh
+    live = service.publisher.current()
+    assert value(samples, "roku_feed_feed_items") == 3 == len(live.items)
+    assert value(samples, "roku_feed_feed_bytes") == len(live.documents["feed.json"].body)
+    assert value(samples, "roku_feed_feed_gzip_bytes") == len(live.documents["feed.json"].gzipped)
+    assert value(samples, "roku_feed_snapshot_created_timestamp_seconds") == live.created.timestamp()
+
+
+def test_upstream_fetches_count_by_result_and_failing_ones_are_gauged(tmp_path, content, server) -> None:
+    body = json.dumps([article(7)]).encode()
+
+    def conditional(handler) -> None:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            handler.send_response(304)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        for key, val in (("ETag", '"v1"'), ("Content-Type", "application/json")):
+            handler.send_header(key, val)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    upstreams = [server.handler("/news.json", conditional), server.url("/gone.json")]
+    service = make_app(
+        tmp_path, content, UPSTREAM_URLS=upstreams, ALLOW_PRIVATE_URLS=True, POLL_INTERVAL=0
+    ).extensions["roku_feed"]
+    service.refresh()
+    service.refresh()
+    samples = exposed()
+    fetches = "roku_feed_upstream_fetches_total"
+    assert value(samples, fetches, result="ok") == 1
+    assert value(samples, fetches, result="not-modified") == 1
+    assert value(samples, fetches, result="error") == 2
+    assert value(samples, "roku_feed_upstream_failing") == 1
