@@ -127,7 +127,6 @@ class FeedService:
         self.builder = FeedBuilder(channel, prober=prober)
         self.channel = channel
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
-        self.build_failures = 0
         self._lock = threading.Lock()
 
     @contextmanager
@@ -220,7 +219,6 @@ class FeedService:
             built = self.builder.build(articles, skipped=skipped, now=now)
             search = serialize(search_feed_from(built.feed, self.channel))
         except BuildError as exc:
-            self.build_failures += 1
             report = exc.extra.get("report", {})
             return self._record(
                 BuildRecord(

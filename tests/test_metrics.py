@@ -7,23 +7,30 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from conftest import article, make_app
 from prometheus_client.parser import text_string_to_metric_families
 
 from roku_feed import metrics
+from roku_feed.web import _poll_forever
 
 
-def exposed() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """render(), parsed: (sample name, labels) -> value."""
-    body, content_type = metrics.render()
-    assert content_type.startswith("text/plain")
+def parse(body: bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """An exposition, parsed: (sample name, labels) -> value."""
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(body.decode())
         for sample in family.samples
     }
+
+
+def exposed() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    body, content_type = metrics.render()
+    assert content_type.startswith("text/plain")
+    return parse(body)
 
 
 def value(samples: dict, name: str, **labels: str) -> float | None:
@@ -190,3 +197,45 @@ def test_upstream_fetches_count_by_result_and_failing_ones_are_gauged(tmp_path, 
     assert value(samples, fetches, result="not-modified") == 1
     assert value(samples, fetches, result="error") == 2
     assert value(samples, "roku_feed_upstream_failing") == 1
+
+
+def test_the_app_serves_its_counts_at_metrics(client) -> None:
+    etag = client.get("/feed.json", headers={"User-Agent": "Roku/DVP-14.0 (14.0.4.1234)"}).headers["ETag"]
+    client.get("/feed.json", headers={"If-None-Match": etag})  # not a Roku: no fetch time
+    client.get("/search-feed.json")
+    client.get("/no-such-page")
+    before = time.time()
+    client.get("/search-feed.json", headers={"User-Agent": "Roku/DVP-12.5"})
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    samples = parse(response.data)
+    requests = "roku_feed_http_requests_total"
+    assert value(samples, requests, route="/feed.json", status="200") == 1
+    assert value(samples, requests, route="/feed.json", status="304") == 1
+    assert value(samples, requests, route="/search-feed.json", status="200") == 2
+    assert value(samples, requests, route="unmatched", status="404") == 1
+    assert value(samples, requests, route="/metrics", status="200") is None  # counted once answered
+    assert before <= value(samples, "roku_feed_last_roku_fetch_timestamp_seconds") <= time.time()
+    assert value(samples, "roku_feed_feed_items") == 5
+    assert value(samples, "roku_feed_builds_total", result="published") == 1
+    assert value(parse(client.get("/metrics").data), requests, route="/metrics", status="200") == 1
+
+
+class _Stop(BaseException):
+    """Ends the endless poll loop in a test."""
+
+
+def test_a_poll_that_raises_is_counted_and_polling_goes_on() -> None:
+    calls = []
+
+    class Service:
+        def refresh(self, *, force: bool) -> None:
+            calls.append(force)
+            if len(calls) == 3:
+                raise _Stop
+            raise RuntimeError("a bug")
+
+    with pytest.raises(_Stop):
+        _poll_forever(Service(), 0)
+    assert calls == [False, False, False]
+    assert value(exposed(), "roku_feed_loop_errors_total", loop="poll") == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import typing as t
@@ -9,11 +10,13 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 
+from roku_feed import metrics
 from roku_feed.channel import load_channel
 from roku_feed.service import FeedService, ServiceSettings
 from roku_feed.web import api, feeds, openapi, ops, pages, problems
 from roku_feed.web.config import load_config
-from roku_feed.web.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 
 def _settings(config: t.Mapping[str, t.Any]) -> ServiceSettings:
@@ -30,26 +33,25 @@ def _settings(config: t.Mapping[str, t.Any]) -> ServiceSettings:
     )
 
 
-def _count_request(app: Flask, response: Response) -> Response:
+def _count_request(response: Response) -> Response:
     rule = request.url_rule.rule if request.url_rule else "unmatched"
-    app.extensions["roku_feed_metrics"].inc(
-        "roku_feed_http_requests_total",
-        "HTTP requests by route and status.",
-        route=rule,
-        status=str(response.status_code),
-    )
-    if "roku" in request.headers.get("User-Agent", "").lower() and rule in (
-        "/feed.json",
-        "/search-feed.json",
+    metrics.count_request(rule, response.status_code)
+    if (
+        rule in ("/feed.json", "/search-feed.json")
+        and "roku" in request.headers.get("User-Agent", "").lower()
     ):
-        app.extensions["roku_feed_last_roku_fetch"] = time.time()
+        metrics.roku_fetch(time.time())
     return response
 
 
 def _poll_forever(service: FeedService, interval: float) -> None:
     while True:
         time.sleep(interval)
-        service.refresh(force=False)  # records failures itself; backoff decides what is due
+        try:
+            service.refresh(force=False)  # records failures itself; backoff decides what is due
+        except Exception:  # a bug must not stop polling for good: count it, log it, poll again
+            metrics.count_loop_error("poll")
+            log.exception("upstream poll failed")
 
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
@@ -60,11 +62,10 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     service = FeedService(_settings(settings), load_channel(settings["CHANNEL_FILE"]))
     app.extensions["roku_feed"] = service
-    app.extensions["roku_feed_metrics"] = Metrics()
     for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, openapi.bp):
         app.register_blueprint(blueprint)
     problems.register(app)
-    app.after_request(lambda response: _count_request(app, response))
+    app.after_request(_count_request)
     if settings["REFRESH_ON_START"]:
         # In the background: the last good snapshot is served while sources are read.
         threading.Thread(target=service.refresh, name="refresh-on-start", daemon=True).start()
