@@ -390,6 +390,8 @@ def serve(
 
     Everything else is configured with ROKU_FEED_* environment variables (see the README).
     """
+    from roku_feed.metrics import prepare_multiprocess_dir
+    from roku_feed.web.config import load_config
     from roku_feed.web.server import FeedServer
 
     overrides: dict[str, t.Any] = {}
@@ -399,6 +401,8 @@ def serve(
         overrides["CHANNEL_FILE"] = channel_file
     if data_dir:
         overrides["DATA_DIR"] = data_dir
+    # Before any worker exists, so that each one writes its metrics where /metrics reads them all.
+    prepare_multiprocess_dir(Path(load_config(overrides)["DATA_DIR"]) / "metrics")
     FeedServer(
         {"bind": bind, "workers": workers, "threads": threads, "accesslog": "-", "worker_class": "gthread"},
         overrides,
