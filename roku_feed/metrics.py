@@ -1,20 +1,176 @@
-"""TEMPORARY stub, replaced by the prometheus_client module."""
+"""Prometheus metrics of the whole service, the same whichever process answers /metrics.
+
+The service runs as several processes (gunicorn workers, a publisher). When the supervisor has
+called `prepare_multiprocess_dir`, prometheus_client keeps each process's values in a file in
+that directory and `render` merges every file; otherwise (tests, the CLI) the values live in
+this process only.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+import typing as t
+from pathlib import Path
 
-def count_request(route: str, status: int) -> None: ...
-def roku_fetch(now: float) -> None: ...
-def observe_publish(stage: str, seconds: float) -> None: ...
-def set_live(items: int, feed_bytes: int, gzip_bytes: int, created: float) -> None: ...
-def set_skipped(by_reason: dict[str, int]) -> None: ...
-def count_upstream_fetch(result: str) -> None: ...
-def count_build(result: str) -> None: ...
-def count_loop_error(loop: str) -> None: ...
-def set_upstreams_failing(n: int) -> None: ...
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
+
+ENV = "PROMETHEUS_MULTIPROC_DIR"
+PUBLISH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+
+
+class _Metrics:
+    """The metric objects of one process, in the mode (single or multiprocess) it was in when made."""
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.registry = registry  # None in multiprocess mode: values go to files, not a registry
+
+        def counter(name: str, documentation: str, label: str) -> Counter:
+            return Counter(name, documentation, [label], registry=registry)
+
+        def gauge(name: str, documentation: str, mode: t.Literal["max", "mostrecent"]) -> Gauge:
+            return Gauge(name, documentation, registry=registry, multiprocess_mode=mode)
+
+        self.requests = Counter(
+            "roku_feed_http_requests",
+            "HTTP requests by route and status.",
+            ["route", "status"],
+            registry=registry,
+        )
+        self.last_roku_fetch = gauge(
+            "roku_feed_last_roku_fetch_timestamp_seconds",
+            "When a Roku user agent last fetched a feed.",
+            "max",
+        )
+        self.publish_seconds = Histogram(
+            "roku_feed_publish_seconds",
+            "Seconds per stage (build, validate, publish) of making a snapshot.",
+            ["stage"],
+            buckets=PUBLISH_BUCKETS,
+            registry=registry,
+        )
+        # The live snapshot and upstream health: whichever process saw them change last is right.
+        self.feed_items = gauge("roku_feed_feed_items", "Items in the live feed.", "mostrecent")
+        self.feed_bytes = gauge("roku_feed_feed_bytes", "Size of the live feed in bytes.", "mostrecent")
+        self.feed_gzip_bytes = gauge(
+            "roku_feed_feed_gzip_bytes", "Size of the live feed, gzipped.", "mostrecent"
+        )
+        self.snapshot_created = gauge(
+            "roku_feed_snapshot_created_timestamp_seconds", "When the live snapshot was made.", "mostrecent"
+        )
+        self.upstream_failing = gauge(
+            "roku_feed_upstream_failing", "Upstream URLs whose last fetch failed.", "mostrecent"
+        )
+        self.skipped = counter(
+            "roku_feed_skipped_articles", "Articles left out of builds, by reason.", "reason"
+        )
+        self.upstream_fetches = counter(
+            "roku_feed_upstream_fetches", "Upstream URL fetches by result.", "result"
+        )
+        self.builds = counter("roku_feed_builds", "Builds by outcome.", "result")
+        self.loop_errors = counter("roku_feed_loop_errors", "Unexpected errors in background loops.", "loop")
+
+
+_lock = threading.Lock()
+_state: _Metrics | None = None
+
+
+def _metrics() -> _Metrics:
+    """This process's metrics, made on first use so a process started after
+    `prepare_multiprocess_dir` writes to the shared directory."""
+    global _state
+    state = _state
+    if state is not None:
+        return state
+    with _lock:
+        if _state is None:
+            if ENV in os.environ:
+                # prometheus_client picks file-backed values when first imported; a worker
+                # forked from a supervisor that imported it before setting ENV needs them now.
+                if values.ValueClass is values.MutexValue:
+                    values.ValueClass = values.get_value_class()
+                _state = _Metrics(None)
+            else:
+                _state = _Metrics(CollectorRegistry())
+        return _state
+
+
+def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> None:
+    """Start every process from here on (forked or spawned) writing to an empty `path`.
+
+    The supervisor calls this once, before it starts any worker: values left by an earlier
+    run would otherwise be merged into this run's.
+    """
+    global _state
+    folder = Path(path).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[ENV] = str(folder)
+    with _lock:
+        _state = None  # anything counted before belongs to no directory
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop the live-only gauges of an exited process (gunicorn's child_exit); counters stay."""
+    if ENV in os.environ:
+        multiprocess.mark_process_dead(pid)
+
+
+def count_request(route: str, status: int) -> None:
+    _metrics().requests.labels(route, str(status)).inc()
+
+
+def roku_fetch(now: float) -> None:
+    _metrics().last_roku_fetch.set(now)
+
+
+def observe_publish(stage: str, seconds: float) -> None:
+    _metrics().publish_seconds.labels(stage).observe(seconds)
+
+
+def set_live(items: int, feed_bytes: int, gzip_bytes: int, created: float) -> None:
+    m = _metrics()
+    m.feed_items.set(items)
+    m.feed_bytes.set(feed_bytes)
+    m.feed_gzip_bytes.set(gzip_bytes)
+    m.snapshot_created.set(created)
+
+
+def count_skipped(reason: str, n: int) -> None:
+    _metrics().skipped.labels(reason).inc(n)
+
+
+def count_upstream_fetch(result: str) -> None:
+    _metrics().upstream_fetches.labels(result).inc()
+
+
+def count_build(result: str) -> None:
+    _metrics().builds.labels(result).inc()
+
+
+def count_loop_error(loop: str) -> None:
+    _metrics().loop_errors.labels(loop).inc()
+
+
+def set_upstreams_failing(n: int) -> None:
+    _metrics().upstream_failing.set(n)
+
+
 def render() -> tuple[bytes, str]:
-    return b"", "text/plain"
-
-
-def prepare_multiprocess_dir(path: object) -> None: ...
-def mark_process_dead(pid: int) -> None: ...
+    """The exposition (body, content type): every process's values when in multiprocess mode."""
+    if ENV in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = _metrics().registry
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from roku_feed import metrics
 from roku_feed.articles import Article, item_id, parse_article
-from roku_feed.builder import FeedBuilder, winner_key
+from roku_feed.builder import BuildReport, FeedBuilder, winner_key
 from roku_feed.catalog import Catalog
 from roku_feed.channel import Channel
 from roku_feed.errors import ArticleNotFoundError, RokuFeedError
@@ -184,10 +184,8 @@ class Publisher:
                 )
             except RokuFeedError as exc:
                 upstream.failed(exc.detail, base=self.settings.backoff_base, cap=self.settings.backoff_cap)
-                metrics.count_upstream_fetch("error")
                 continue
             upstream.succeeded()
-            metrics.count_upstream_fetch("ok")
             articles += result.articles
             skipped += result.skipped
         if self.upstreams:
@@ -312,7 +310,7 @@ class Publisher:
         self._dirty = False  # the same inputs would give the same outcome
         if isinstance(outcome, BuildFailed):
             metrics.count_build("failed")
-            metrics.set_skipped(outcome.report.skipped_by_reason())
+            _count_skipped(outcome.report)
             return self._record(
                 BuildRecord(
                     now,
@@ -336,7 +334,7 @@ class Publisher:
         metrics.count_build(
             "unchanged" if result.reason == "unchanged" else "published" if result.live else "held"
         )
-        metrics.set_skipped(outcome.report.skipped_by_reason())
+        _count_skipped(outcome.report)
         report = outcome.report
         return self._record(
             BuildRecord(
@@ -360,6 +358,11 @@ class Publisher:
         ids = set(accepted)
         published = [a.published for a in articles if item_id(a) in ids]
         return min(published, key=lambda d: d.timestamp()) + timedelta(days=days) if published else None
+
+
+def _count_skipped(report: BuildReport) -> None:
+    for reason, count in report.skipped_by_reason().items():
+        metrics.count_skipped(reason, count)
 
 
 def _report_live(snapshot: Snapshot) -> None:

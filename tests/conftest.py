@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from prometheus_client import values
 
+from roku_feed import metrics
 from roku_feed.channel import load_channel
 from roku_feed.cli import cli
 from roku_feed.publisher import Publisher, PublisherSettings
@@ -48,6 +50,15 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test counts from zero, in this process only, whatever the environment says."""
+    monkeypatch.setenv(metrics.ENV, "")  # so that teardown restores whatever was there before
+    monkeypatch.delenv(metrics.ENV)
+    monkeypatch.setattr(values, "ValueClass", values.MutexValue)
+    monkeypatch.setattr(metrics, "_state", None)
 
 
 @pytest.fixture

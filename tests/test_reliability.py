@@ -8,6 +8,7 @@ import time
 
 import pytest
 from conftest import AUTH, article, make_app, write_content
+from prometheus_client.parser import text_string_to_metric_families
 
 
 @pytest.fixture
@@ -65,7 +66,13 @@ def test_a_failing_upstream_keeps_the_last_good_feed_and_is_reported(tmp_path, c
     [upstream] = client.get("/api/v1/status").json["upstreams"]
     assert upstream["healthy"] is False and upstream["consecutive_failures"] == 2
     assert upstream["last_error"] and url.split("/")[-1] in upstream["last_error"]
-    assert "roku_feed_upstream_failing 1" in client.get("/metrics").data.decode()
+    failing = [
+        sample.value
+        for family in text_string_to_metric_families(client.get("/metrics").data.decode())
+        for sample in family.samples
+        if sample.name == "roku_feed_upstream_failing"
+    ]
+    assert failing == [1]
 
 
 def test_failed_upstreams_back_off(tmp_path, content) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 from conftest import REPO, SERVE_TOKEN, Service, fresh_get
+from prometheus_client.parser import text_string_to_metric_families
 
 from roku_feed.validation import validate_feed
 
@@ -79,5 +83,42 @@ def test_restart_with_sources_gone_serves_the_last_good_feed_at_once(tmp_path: P
         assert status["upstreams"][0]["consecutive_failures"] >= 1
         assert "down.rss" in status["upstreams"][0]["url"] and status["upstreams"][0]["last_error"]
         assert status["live"]["etag"]["feed.json"] == after.headers["ETag"]
+    finally:
+        server.stop()
+
+
+def _feed_requests_counted(base: str) -> float:
+    """roku_feed_http_requests_total for /feed.json 200, as whichever worker answers sees it."""
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "roku_feed_http_requests_total"
+        and sample.labels == {"route": "/feed.json", "status": "200"}
+    )
+
+
+def test_metrics_count_every_workers_requests(tmp_path: Path, content: Path) -> None:
+    (tmp_path / "var" / "metrics").mkdir(parents=True)
+    (tmp_path / "var" / "metrics" / "counter_1.db").write_bytes(b"from an earlier run")
+    server = Service(tmp_path / "var", content)
+    try:
+        server.wait_ready()
+        workers = server.worker_views()
+        with ThreadPoolExecutor(8) as pool:  # concurrent connections reach both workers
+            statuses = list(
+                pool.map(lambda _: requests.get(f"{server.base}/feed.json", timeout=5), range(40))
+            )
+        assert [r.status_code for r in statuses] == [200] * 40
+        assert [_feed_requests_counted(server.base) for _ in range(6)] == [40] * 6
+        written_by = {path.name for path in (tmp_path / "var" / "metrics").glob("counter_*.db")}
+        assert "counter_1.db" not in written_by  # the supervisor emptied the directory at start
+        assert {f"counter_{pid}.db" for pid in workers} <= written_by, written_by
+        # A worker that dies is replaced; what it counted stays counted.
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        server.wait_until(lambda: victim not in server.worker_views(), "a replacement worker")
+        assert _feed_requests_counted(server.base) == 40
     finally:
         server.stop()

@@ -201,14 +201,3 @@ def test_unknown_routes_and_methods_are_problems(client) -> None:
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     response = client.post("/feed.json")
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
-
-
-def test_metrics(client) -> None:
-    etag = client.get("/feed.json", headers={"User-Agent": "Roku/DVP-14.0"}).headers["ETag"]
-    client.get("/feed.json", headers={"If-None-Match": etag})
-    text = client.get("/metrics").data.decode()
-    assert 'roku_feed_http_requests_total{route="/feed.json",status="200"} 1' in text
-    assert 'roku_feed_http_requests_total{route="/feed.json",status="304"} 1' in text
-    assert "roku_feed_feed_items 5" in text
-    assert "roku_feed_last_roku_fetch_timestamp_seconds" in text
-    assert "roku_feed_build_failures 0" in text

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from roku_feed.errors import FetchError, SourceError
+from roku_feed import metrics
+from roku_feed.errors import FetchError, RokuFeedError, SourceError
 from roku_feed.net import fetch
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -42,6 +43,19 @@ def read_url(
 ) -> Iterator[RawArticle]:
     """Raw articles at `url`; FetchError (or a subclass) when it cannot be fetched, SourceError
     when what came back is neither JSON nor a feed."""
+    try:
+        articles, result = _read(url, state_dir, timeout, max_bytes, allow_private)
+    except RokuFeedError:
+        metrics.count_upstream_fetch("error")
+        raise
+    metrics.count_upstream_fetch(result)
+    return iter(articles)
+
+
+def _read(
+    url: str, state_dir: Path | None, timeout: float, max_bytes: int, allow_private: bool
+) -> tuple[list[RawArticle], str]:
+    """The raw articles, and whether they were fetched ("ok") or are the stored copy ("not-modified")."""
     cache = HttpCache(Path(state_dir)) if state_dir is not None else None
     stored = cache.lookup(url) if cache else None
     headers = {"Accept": ACCEPT}
@@ -54,7 +68,7 @@ def read_url(
     if fetched.status == 304:
         if not stored:
             raise FetchError(f"{url}: HTTP 304 Not Modified, but no earlier copy is stored")
-        return iter(_parse(stored.body, stored.content_type, url))
+        return _parse(stored.body, stored.content_type, url), "not-modified"
     content_type = fetched.headers.get("Content-Type", "")
     articles = _parse(fetched.content, content_type, url)  # eager: only a body that parses is kept
     if cache:
@@ -65,7 +79,7 @@ def read_url(
             last_modified=fetched.headers.get("Last-Modified"),
             content_type=content_type,
         )
-    return iter(articles)
+    return articles, "ok"
 
 
 def _parse(body: bytes, content_type: str, url: str) -> list[RawArticle]:

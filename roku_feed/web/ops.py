@@ -30,5 +30,6 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    """Prometheus metrics of every process of the service, whichever one answers."""
     body, content_type = exposition.render()
     return Response(body, content_type=content_type)

@@ -6,6 +6,13 @@ import typing as t
 
 from gunicorn.app.base import BaseApplication
 
+from roku_feed.metrics import mark_process_dead
+
+
+def _child_exit(server: t.Any, worker: t.Any) -> None:
+    """gunicorn's hook in the master when a worker exits: its live-only metrics go with it."""
+    mark_process_dead(worker.pid)
+
 
 def _child_exit(_server: t.Any, worker: t.Any) -> None:
     """gunicorn calls this in the master when a worker exits: its live gauges go with it."""
@@ -26,6 +33,7 @@ class FeedServer(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
+        self.cfg.set("child_exit", _child_exit)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
