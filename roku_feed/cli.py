@@ -432,7 +432,10 @@ def serve(
     overrides = _overrides(content_dirs, channel_file, data_dir)
     config = load_config(overrides)
     if no_publisher:
+        from roku_feed.metrics import join_multiprocess_dir
         from roku_feed.web.server import FeedServer
+
+        join_multiprocess_dir(Path(config["DATA_DIR"]) / "metrics")  # before gunicorn forks a worker
 
         options: dict[str, t.Any] = {
             "bind": bind,

@@ -120,6 +120,20 @@ def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> None:
         _state = None  # anything counted before belongs to no directory
 
 
+def join_multiprocess_dir(default: str | os.PathLike[str]) -> None:
+    """For a process started on its own (`serve --no-publisher`, `publisher`): write where the
+    others do. Keeps PROMETHEUS_MULTIPROC_DIR when set (a supervisor's or an operator's), else
+    uses `default`; never empties it, since other processes may be writing there."""
+    global _state
+    if ENV in os.environ:
+        return
+    folder = Path(default).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ[ENV] = str(folder)
+    with _lock:
+        _state = None
+
+
 def mark_process_dead(pid: int) -> None:
     """Drop the live-only gauges of an exited process (gunicorn's child_exit); counters stay."""
     if ENV in os.environ:

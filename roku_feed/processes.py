@@ -41,6 +41,7 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
     settings = PublisherSettings.from_config(config)
     channel = load_channel(config["CHANNEL_FILE"])
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    metrics.join_multiprocess_dir(settings.data_dir / "metrics")
     control = None
     while control is None:  # the control socket's name is the lock: one publisher per data directory
         try:
@@ -60,7 +61,7 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
 
 def supervise(publisher_cmd: list[str], server_cmd: list[str], data_dir: Path) -> int:
     """Run the publisher and the server; restart the publisher when it exits; return the server's code."""
-    metrics.prepare_multiprocess_dir(data_dir / "metrics")  # before any child starts
+    metrics.prepare_multiprocess_dir(os.environ.get(metrics.ENV) or data_dir / "metrics")  # before any child
     stop = threading.Event()
     _stop_on_signals(stop)
     server = subprocess.Popen(server_cmd)

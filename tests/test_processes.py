@@ -283,3 +283,17 @@ def test_help_names_the_process_model() -> None:
         [str(ROKU_FEED), "serve", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "publisher" in out and "--no-publisher" in out and "--access-log" in out
+
+
+def test_the_systemd_units_run_commands_that_exist() -> None:
+    units = sorted((REPO / "deploy" / "systemd").glob("*.service"))
+    assert {u.name for u in units} == {"roku-feed-publisher.service", "roku-feed-server.service"}
+    for unit in units:
+        [line] = [x for x in unit.read_text().splitlines() if x.startswith("ExecStart=")]
+        _, *args = line.removeprefix("ExecStart=").split()
+        subcommand = [a for a in args if not a.startswith("-") and ":" not in a][:1]
+        flags = [a for a in args if a.startswith("--")]
+        out = subprocess.run(
+            [str(ROKU_FEED), *subcommand, "--help"], capture_output=True, text=True, check=True
+        ).stdout
+        assert all(flag in out for flag in flags), (unit.name, flags)
