@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-build bench-probe clean
+.PHONY: run test lint bench bench-build bench-probe bench-service clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench-build: $(STAMP)
 
 bench-probe: $(STAMP)
 	$(BIN)/python bench/bench_probe.py --write-readme
+
+bench-service: $(STAMP)
+	$(BIN)/python bench/bench_service.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist var .pytest_cache .ruff_cache

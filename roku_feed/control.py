@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 import typing as t
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
@@ -111,17 +112,27 @@ class ControlServer:
 class PublisherClient:
     """The servers' side: one request per connection; PublisherUnavailableError if nobody answers."""
 
-    def __init__(self, data_dir: Path, *, timeout: float = 120.0) -> None:
+    def __init__(self, data_dir: Path, *, timeout: float = 120.0, connect_within: float = 3.0) -> None:
         self.data_dir = Path(data_dir)
         self.timeout = timeout
+        self.connect_within = connect_within  # rides out a publisher restart (about a second)
+
+    def _connect(self) -> Connection:
+        deadline = time.monotonic() + self.connect_within
+        while True:
+            try:
+                return Client(
+                    address(self.data_dir), family="AF_UNIX", authkey=_key(self.data_dir, create=False)
+                )
+            except (OSError, AuthenticationError, EOFError) as exc:
+                if time.monotonic() >= deadline:
+                    raise PublisherUnavailableError(
+                        f"the publisher is not running ({exc.__class__.__name__})"
+                    ) from None
+            time.sleep(0.1)
 
     def call(self, op: str, **args: t.Any) -> dict[str, t.Any]:
-        try:
-            conn = Client(address(self.data_dir), family="AF_UNIX", authkey=_key(self.data_dir, create=False))
-        except (OSError, AuthenticationError, EOFError) as exc:
-            raise PublisherUnavailableError(
-                f"the publisher is not running ({exc.__class__.__name__})"
-            ) from None
+        conn = self._connect()
         with conn:
             try:
                 conn.send_bytes(json.dumps({"op": op, "args": args}).encode("utf-8"))

@@ -332,7 +332,7 @@ class Publisher:
         for stage, value in seconds.items():
             metrics.observe_publish(stage, value)
         metrics.count_build(
-            "unchanged" if result.reason == "unchanged" else "published" if result.live else "held"
+            "identical" if result.reason == "unchanged" else "published" if result.live else "held"
         )
         _count_skipped(outcome.report)
         report = outcome.report
