@@ -23,6 +23,8 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from roku_feed.control import PublisherClient
+from roku_feed.web import create_app
 from roku_feed.web.openapi import DOCUMENT
 
 TOKEN = "openapi-test-token"
@@ -218,7 +220,7 @@ class Exchange:
         self.spec.check(json.loads(data), pointer, what)
 
 
-def test_responses_match_the_document(app, bare, server, document) -> None:
+def test_responses_match_the_document(app, bare, server, document, tmp_path) -> None:
     spec = Spec(document)
     call = Exchange(spec)
     client, empty = app.test_client(), bare.test_client()
@@ -293,6 +295,16 @@ def test_responses_match_the_document(app, bare, server, document) -> None:
         last = call(client, "delete", f"/api/v1/articles/{ident}", 200, headers=AUTH)
     assert last.json["build"]["ok"] is False
     assert call(client, "get", "/api/v1/status", 200).json["last_build"]["ok"] is False
+
+    # No publisher answering (a real client, no publisher process): every write is a 503 problem.
+    orphan = create_app(
+        {"TESTING": True, "DATA_DIR": str(tmp_path / "orphan"), "API_TOKEN": TOKEN},
+        writer=PublisherClient(tmp_path / "orphan", connect_within=0),
+    ).test_client()
+    call(orphan, "post", "/api/v1/articles", 503, json=article(9), headers=AUTH)
+    call(orphan, "delete", "/api/v1/articles/story-1", 503, headers=AUTH)
+    call(orphan, "post", "/api/v1/refresh", 503, headers=AUTH)
+    call(orphan, "post", f"/api/v1/snapshots/{oldest}/publish", 503, headers=AUTH)
 
     # This document, ops and the operator pages.
     call(client, "get", "/api/v1/openapi.json", 200)
