@@ -17,6 +17,7 @@ from datetime import datetime
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from roku_feed.errors import ArticleInvalidError
+from roku_feed.quickload import quick_loader
 
 MAX_ID = 50
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -221,6 +222,7 @@ class ArticleSchema(_Strict):
 
 
 _SCHEMA = ArticleSchema()
+_QUICK = quick_loader(_SCHEMA)
 
 
 def _flatten(messages: t.Any, prefix: str = "") -> list[dict[str, str]]:
@@ -248,12 +250,14 @@ def parse_article(data: t.Any, source: str) -> Article:
             source=source,
             errors=[{"field": "article", "message": "Not an object."}],
         )
-    try:
-        loaded = _SCHEMA.load(data)
-    except ValidationError as exc:
-        errors = _flatten(exc.messages)
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise ArticleInvalidError(f"{source}: {summary}", source=source, errors=errors) from None
+    loaded = _QUICK(data)
+    if loaded is None:  # something is wrong (or unusual): marshmallow's full load says what
+        try:
+            loaded = _SCHEMA.load(data)
+        except ValidationError as exc:
+            errors = _flatten(exc.messages)
+            summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            raise ArticleInvalidError(f"{source}: {summary}", source=source, errors=errors) from None
     return Article(source=source, **loaded)
 
 
