@@ -89,22 +89,30 @@ def section_name(value: str) -> str:
 
 
 def _broken_text(value: t.Any, path: str = "") -> str | None:
-    """The first field holding text that is not valid Unicode (a lone surrogate from a JSON escape)."""
+    """The first field holding text that is not valid Unicode (a lone surrogate from a JSON escape).
+
+    ASCII text and numbers, nearly every value, are passed over without a call or a path string:
+    this runs on every article.
+    """
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return path or "article"
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            found = _broken_text(item, f"{path}.{key}" if path else str(key))
-            if found:
-                return found
+        return None
+    if isinstance(value, dict):
+        items: t.Iterable[tuple[t.Any, t.Any]] = value.items()
     elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _broken_text(item, f"{path}[{i}]")
-            if found:
-                return found
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if (isinstance(item, str) and item.isascii()) or not isinstance(item, str | dict | list):
+            continue
+        step = f"{path}[{key}]" if isinstance(value, list) else f"{path}.{key}" if path else str(key)
+        found = _broken_text(item, step)
+        if found:
+            return found
     return None
 
 

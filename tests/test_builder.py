@@ -429,6 +429,28 @@ def test_text_that_is_not_valid_unicode_is_refused_by_the_model() -> None:
 
 
 @pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"image": {"url": "https://m.example/i.jpg", "caption": "caf\u00e9 \ud800"}}, "image.caption"),
+        ({"tags": ["fine", "caf\u00e9", "\udfff"]}, "tags[2]"),
+        (
+            {"captions": [{"url": "https://m.example/c.vtt", "language": "en"}, {"language": "\ud800"}]},
+            "captions[1].language",
+        ),
+        ({"unknown": {"deep": [1, None, "ok", {"x": "\ud800"}]}}, "unknown.deep[3].x"),
+    ],
+)
+def test_the_field_with_broken_text_is_named(overrides: dict[str, t.Any], field: str) -> None:
+    from roku_feed.errors import ArticleInvalidError
+
+    with pytest.raises(ArticleInvalidError) as caught:
+        make(1, **overrides)
+    assert caught.value.extra["errors"] == [
+        {"field": field, "message": "Contains a lone surrogate (invalid Unicode); fix the text's encoding."}
+    ]
+
+
+@pytest.mark.parametrize(
     "filler",
     [
         "<b>bold</b> text",
