@@ -8,9 +8,11 @@ reason code and a message naming the file (and item), so the editor can fix it.
 
 from __future__ import annotations
 
+import os
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from roku_feed.articles import Article, parse_article
@@ -85,13 +87,32 @@ READER_BY_SUFFIX: dict[str, Callable[[bytes, str], Iterator[RawArticle]]] = {
 
 
 def _files(path: Path) -> list[Path]:
-    if path.is_dir():
-        return sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in READER_BY_SUFFIX and not p.name.startswith(".")
-        )
-    return [path]
+    """`path` itself, or the article files under it in sorted order (hidden ones left out).
+
+    Files behind symlinks are read, symlinked directories are not entered, and a directory that
+    cannot be listed is passed over, as `Path.rglob` does; a walk with `os.scandir`, sorted per
+    directory, gives the same list without a stat per file.
+    """
+    if not path.is_dir():
+        return [path]
+    found: list[Path] = []
+    _walk(path, found)
+    return found
+
+
+def _walk(directory: Path, found: list[Path]) -> None:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=attrgetter("name"))
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            _walk(directory / entry.name, found)
+        elif not entry.name.startswith(".") and entry.is_file():
+            path = directory / entry.name
+            if path.suffix.lower() in READER_BY_SUFFIX:
+                found.append(path)
 
 
 def read_file(path: Path, label: str) -> Iterator[RawArticle]:
@@ -102,10 +123,13 @@ def read_file(path: Path, label: str) -> Iterator[RawArticle]:
             f"{label}: unknown file type {path.suffix!r} (use .json, .md, .txt, .xml, .rss, .atom)"
         )
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceError(f"{label}: {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for one file")
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:  # one open and fstat: this runs for every file of a build
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise SourceError(
+                    f"{label}: {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for one file"
+                )
+            raw = stream.read()
     except OSError as exc:
         raise SourceError(f"{label}: cannot read: {exc.strerror or exc}") from None
     yield from reader(raw, label)
