@@ -48,6 +48,10 @@ class SourceResult:
     articles: list[Article] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
+    def extend(self, other: SourceResult) -> None:
+        self.articles += other.articles
+        self.skipped += other.skipped
+
 
 def _json_articles(raw: bytes, source: str) -> Iterator[RawArticle]:
     from roku_feed.loading import parse_feed  # same strict JSON reading as feeds
@@ -146,6 +150,22 @@ def _collect(raws: Iterable[RawArticle], result: SourceResult) -> None:
             )
 
 
+def read_path(path: Path, label: str, *, named: bool = False) -> SourceResult:
+    """The articles in one file, and its items that are not articles, each skipped with its reason.
+
+    A file that cannot be read or parsed is skipped as `unreadable-file`; one the caller named
+    itself (`named`) raises instead, as `read_sources` explains.
+    """
+    result = SourceResult()
+    try:
+        _collect(read_file(path, label), result)
+    except RokuFeedError as exc:
+        if named:
+            raise
+        result.skipped.append(Skipped(label, "unreadable-file", exc.detail))
+    return result
+
+
 def list_inputs(specs: Sequence[str]) -> list[tuple[str, Path | None]]:
     """Every input to read, in order: (label, path) for files, (url, None) for URLs.
 
@@ -184,12 +204,7 @@ def read_sources(
 
             _collect(read_url(label, **url_options), result)
         else:
-            try:
-                _collect(read_file(path, label), result)
-            except RokuFeedError as exc:
-                if label in named:
-                    raise
-                result.skipped.append(Skipped(label, "unreadable-file", exc.detail))
+            result.extend(read_path(path, label, named=label in named))
         if on_progress:
             on_progress(done, len(inputs), label)
     return result
