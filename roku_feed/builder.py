@@ -310,13 +310,17 @@ class FeedBuilder:
 
     With a `prober` and the channel's `probe_media`, every build first probes each article's video
     and image (see `roku_feed.probes.enrich`): a missing duration is filled from the manifest, and
-    an article with broken media is skipped as `broken-video` or `broken-image`.
+    an article with broken media is skipped as `broken-video` or `broken-image`. One build at a
+    time per builder: the cache is updated in place (the service builds under a lock).
     """
 
     def __init__(self, channel: Channel, prober: Prober | None = None) -> None:
         self.channel = channel
         self.prober = prober
+        # The work per article, by value; and by object for the articles the last build was given,
+        # so an unchanged catalog (the same Article objects) is looked up without hashing them.
         self._cache: dict[Article, Prepared | Skipped] = {}
+        self._seen: dict[int, tuple[Article, Prepared | Skipped]] = {}
 
     def _probe(self, articles: list[Article]) -> dict[Article, Article | Skipped]:
         if self.prober is None or not self.channel.probe_media:
@@ -333,20 +337,33 @@ class FeedBuilder:
     def _prepare_all(self, articles: Iterable[Article]) -> list[Prepared | Skipped]:
         articles = list(articles)
         probed = self._probe(articles)
-        cache: dict[Article, Prepared | Skipped] = {}
+        # Probing runs on every build (the Prober's TTL cache decides what is fetched again), and
+        # the cache is keyed by the article as probed: the one with its duration filled in. A
+        # changed manifest thus gives a new key, a broken-media verdict is never cached, and the
+        # by-object shortcut is off, so no cached item can hide this build's probe outcome.
+        seen: dict[int, tuple[Article, Prepared | Skipped]] = {}
+        used: dict[int, Prepared | Skipped] = {}  # by id: equal articles share one result object
         broken: list[Skipped] = []
-        for article in dict.fromkeys(articles):
-            # Probing runs on every build (the Prober's TTL cache decides what is fetched again),
-            # and the cache below is keyed by the article as probed: the one with its duration
-            # filled in. A changed manifest thus gives a new key, and a broken-media verdict is
-            # never cached here, so no cached item can hide this build's probe outcome.
-            outcome = probed.get(article, article)
-            if isinstance(outcome, Skipped):
-                broken.append(outcome)
-            elif outcome not in cache:
-                cache[outcome] = self._cache.get(outcome) or prepare(outcome, self.channel)
-        self._cache = cache  # keep only what this build used: the cache cannot grow without bound
-        return [*cache.values(), *broken]
+        for article in dict.fromkeys(articles) if probed else articles:
+            known = None if probed else self._seen.get(id(article))
+            if known is not None and known[0] is article:
+                result = known[1]
+            else:
+                outcome = probed.get(article, article)
+                if isinstance(outcome, Skipped):
+                    broken.append(outcome)
+                    continue
+                result = self._cache.get(outcome)
+                if result is None:
+                    result = self._cache[outcome] = prepare(outcome, self.channel)
+            if not probed:
+                seen[id(article)] = (article, result)  # holds the article, so its id stays its own
+            used.setdefault(id(result), result)
+        # Keep only what this build used: the cache cannot grow without bound.
+        for stale in [key for key, result in self._cache.items() if id(result) not in used]:
+            del self._cache[stale]
+        self._seen = seen
+        return [*used.values(), *broken]
 
     def build(
         self, articles: Iterable[Article], *, now: datetime | None = None, skipped: Iterable[Skipped] = ()

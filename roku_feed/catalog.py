@@ -31,6 +31,8 @@ class Catalog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        # id -> (source, data, the Article parsed from them): what `articles` can hand out again.
+        self._parsed: dict[str, tuple[str, str, Article]] = {}
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
@@ -86,10 +88,24 @@ class Catalog:
             return db.execute("DELETE FROM articles WHERE id = ?", (ident,)).rowcount > 0
 
     def articles(self) -> list[Article]:
-        """Every stored article, in id order."""
+        """Every stored article, in id order.
+
+        A row whose source and JSON text are as at the previous call gives the same Article
+        object, not a new parse: the service reads the whole catalog on every rebuild, and the
+        builder's per-article cache then hits at once. The cache holds each row's text (the
+        comparison is exact) and forgets rows that are gone.
+        """
         with self._connect() as db:
-            rows = db.execute("SELECT source, data FROM articles ORDER BY id").fetchall()
-        return [parse_article(json.loads(data), source) for source, data in rows]
+            rows = db.execute("SELECT id, source, data FROM articles ORDER BY id").fetchall()
+        known, parsed = self._parsed, {}
+        for ident, source, data in rows:
+            cached = known.get(ident)
+            if cached is not None and cached[0] == source and cached[1] == data:
+                parsed[ident] = cached
+            else:
+                parsed[ident] = (source, data, parse_article(json.loads(data), source))
+        self._parsed = parsed  # replaced whole, so a concurrent call never sees it half-built
+        return [article for _, _, article in parsed.values()]
 
     def __len__(self) -> int:
         with self._connect() as db:

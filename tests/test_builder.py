@@ -349,6 +349,30 @@ def test_a_rebuild_redoes_the_work_of_changed_articles_only(monkeypatch) -> None
     assert calls == ["Story number 5, corrected"]
 
 
+def test_cached_rebuilds_equal_fresh_builds_given_the_same_objects_or_equal_copies(monkeypatch) -> None:
+    calls: list[str] = []
+    real = builder_module.prepare
+    monkeypatch.setattr(builder_module, "prepare", lambda a, c: calls.append(a.title) or real(a, c))
+    articles = [make(n) for n in range(6)]
+    builds = [
+        (articles, 6),
+        ([*articles, articles[0]], 0),  # the same objects, one of them twice
+        ([make(n) for n in range(6)], 0),  # equal copies: found by value
+        ([*articles[:3], make(3, title="Changed"), *articles[4:], make(4)], 1),  # one edit, a copy twice
+        ([*articles[:3], make(3, title="Changed"), *articles[4:]], 0),
+        (articles[1:], 1),  # the original article 3 again: it was forgotten, as article 0 is now
+        (articles, 1),
+    ]
+    builder = FeedBuilder(Channel())
+    for batch, prepared in builds:
+        calls.clear()
+        built = builder.build(batch)
+        assert len(calls) == prepared
+        fresh = FeedBuilder(Channel()).build(batch)
+        assert built.text == fresh.text
+        assert built.report.to_dict() == fresh.report.to_dict()
+
+
 # --- properties ---------------------------------------------------------------------------
 
 _text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=700)
@@ -426,6 +450,28 @@ def test_text_that_is_not_valid_unicode_is_refused_by_the_model() -> None:
 
     with pytest.raises(ArticleInvalidError, match="body: Contains a lone surrogate"):
         make(1, body=json.loads('"broken \\ud800 text"'))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"image": {"url": "https://m.example/i.jpg", "caption": "caf\u00e9 \ud800"}}, "image.caption"),
+        ({"tags": ["fine", "caf\u00e9", "\udfff"]}, "tags[2]"),
+        (
+            {"captions": [{"url": "https://m.example/c.vtt", "language": "en"}, {"language": "\ud800"}]},
+            "captions[1].language",
+        ),
+        ({"unknown": {"deep": [1, None, "ok", {"x": "\ud800"}]}}, "unknown.deep[3].x"),
+    ],
+)
+def test_the_field_with_broken_text_is_named(overrides: dict[str, t.Any], field: str) -> None:
+    from roku_feed.errors import ArticleInvalidError
+
+    with pytest.raises(ArticleInvalidError) as caught:
+        make(1, **overrides)
+    assert caught.value.extra["errors"] == [
+        {"field": field, "message": "Contains a lone surrogate (invalid Unicode); fix the text's encoding."}
+    ]
 
 
 @pytest.mark.parametrize(

@@ -61,3 +61,18 @@ def test_delete(tmp_path) -> None:
     assert catalog.delete(item_id(make(1))) is True
     assert catalog.delete(item_id(make(1))) is False
     assert [a.title for a in catalog.articles()] == ["Story number 2"]
+
+
+def test_unchanged_rows_give_the_same_article_objects(tmp_path) -> None:
+    reader, writer = Catalog(tmp_path / "c.sqlite"), Catalog(tmp_path / "c.sqlite")
+    writer.upsert([make(n) for n in range(4)])
+    first = {item_id(a): a for a in reader.articles()}
+    edited = make(2, title="Story number 2, corrected", updated="2026-11-25T00:00:00+00:00")
+    writer.upsert([edited, make(9)])
+    writer.delete(item_id(make(3)))
+    second = {item_id(a): a for a in reader.articles()}
+    assert list(second) == sorted(item_id(make(n)) for n in (0, 1, 2, 9))
+    assert all(second[item_id(make(n))] is first[item_id(make(n))] for n in (0, 1))
+    assert second[item_id(edited)] == edited and second[item_id(edited)] is not first[item_id(edited)]
+    third = {item_id(a): a for a in reader.articles()}
+    assert all(third[ident] is second[ident] for ident in second)  # the edited one is cached in turn
