@@ -31,6 +31,7 @@ from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record, wri
 from roku_feed.release import PublishResult, Releaser
 from roku_feed.snapshots import FEED, Snapshot, SnapshotStore
 from roku_feed.sources import Skipped, read_sources
+from roku_feed.sources.index import FileIndex
 from roku_feed.upstreams import Upstream
 
 log = logging.getLogger("roku_feed.publisher")
@@ -137,6 +138,8 @@ class Publisher:
             prober = Prober(timeout=settings.fetch_timeout, allow_private=settings.allow_private_urls)
         self.builder = FeedBuilder(channel, prober=prober)
         self.channel = channel
+        self.files = {folder: FileIndex() for folder in settings.content_dirs}
+        self._stored: list[Article] = []  # what the last refresh stored, by object
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
         self._lock = threading.RLock()
         self._source_skipped: list[Skipped] = []
@@ -158,7 +161,7 @@ class Publisher:
         skipped: list[Skipped] = []
         for folder in self.settings.content_dirs:
             try:
-                result = read_sources([folder])
+                result, _ = self.files[folder].read_changed([folder])
             except RokuFeedError as exc:
                 skipped.append(Skipped(folder, "unreadable-file", exc.detail))
                 continue
@@ -194,7 +197,11 @@ class Publisher:
         return articles, skipped
 
     def _store(self, articles: Iterable[Article]) -> list[Skipped]:
-        """Store what has an id, one winner per id; return the articles left out, with reasons."""
+        """Store what has an id, one winner per id; return the articles left out, with reasons.
+
+        Only winners not stored by an earlier refresh are written: an unchanged file gives the
+        very same Article objects again (FileIndex), so they are recognised by identity.
+        """
         skipped: list[Skipped] = []
         winners: dict[str, Article] = {}
         for article in articles:
@@ -211,8 +218,10 @@ class Publisher:
             older, newer = sorted((other, article), key=winner_key)
             winners[ident] = newer
             skipped.append(Skipped(older.source, "superseded", f"Replaced by {newer.source}.", ident))
-        if self.catalog.upsert(winners.values()):
+        stored = {id(article) for article in self._stored}
+        if self.catalog.upsert(a for a in winners.values() if id(a) not in stored):
             self._dirty = True
+        self._stored = list(winners.values())  # kept alive, so their ids stay theirs
         return skipped
 
     # --- operations (each one at a time) ------------------------------------------------------
@@ -239,6 +248,8 @@ class Publisher:
         with self._lock:
             if not self.catalog.delete(ident):
                 raise ArticleNotFoundError(f"No article with id {ident!r}.")
+            # a content file that still holds it brings it back at the next refresh, as at a restart
+            self._stored = [a for a in self._stored if item_id(a) != ident]
             self._dirty = True
             return self._rebuild()
 

@@ -135,3 +135,24 @@ def test_the_publisher_loop_survives_a_broken_catalog_and_publishes_once_it_is_b
     run_loop("poll", cycle, 0.05, stop)
     fixer.join()
     assert "After the repair" in app.test_client().get("/feed.json").data.decode()
+
+
+def test_an_article_deleted_while_its_file_remains_comes_back_at_the_next_refresh(tmp_path, content) -> None:
+    app = make_app(tmp_path, content)
+    publisher = app.extensions["publisher"]
+    publisher.refresh()
+    [ident] = [i for i in publisher.catalog.ids() if i.startswith("story-3")]
+    assert publisher.delete(ident).accepted == 4
+    assert publisher.refresh().accepted == 5  # the newsroom's file still says it exists
+
+
+def test_only_changed_files_are_read_again(tmp_path, content) -> None:
+    app = make_app(tmp_path, content)
+    publisher = app.extensions["publisher"]
+    publisher.refresh()
+    [index] = publisher.files.values()
+    reads = index.reads
+    publisher.refresh()
+    assert index.reads == reads  # nothing changed: nothing read
+    (content / "4.json").write_text(json.dumps(article(4, title="Edited four")), encoding="utf-8")
+    assert publisher.refresh().message == "published" and index.reads == reads + 1
