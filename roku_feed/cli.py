@@ -427,10 +427,17 @@ def serve(
     writes to the publisher). The publisher is restarted if it exits; serving goes on meanwhile.
     Everything else is configured with ROKU_FEED_* environment variables (see the README).
     """
+    from roku_feed.channel import load_channel
     from roku_feed.web.config import load_config
 
     overrides = _overrides(content_dirs, channel_file, data_dir)
-    config = load_config(overrides)
+    try:  # a mistake in the settings stops here, in one line, not in every child process
+        config = load_config(overrides)
+        if not no_publisher:
+            load_channel(config["CHANNEL_FILE"])
+    except RokuFeedError as exc:
+        click.echo(f"roku-feed: {exc.detail}", err=True)
+        sys.exit(exc.exit_code)
     if no_publisher:
         from roku_feed.metrics import join_multiprocess_dir
         from roku_feed.web.server import FeedServer

@@ -297,3 +297,19 @@ def test_the_systemd_units_run_commands_that_exist() -> None:
             [str(ROKU_FEED), *subcommand, "--help"], capture_output=True, text=True, check=True
         ).stdout
         assert all(flag in out for flag in flags), (unit.name, flags)
+
+
+def test_a_broken_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
+    channel = tmp_path / "channel.json"
+    channel.write_text('{"provider_name": 7}', encoding="utf-8")
+    env = {**os.environ, "ROKU_FEED_POLL_INTERVAL": "often"}
+    done = subprocess.run([str(ROKU_FEED), "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "ROKU_FEED_POLL_INTERVAL='often'" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    done = subprocess.run(
+        [str(ROKU_FEED), "serve", "--channel", str(channel), "--data-dir", str(tmp_path / "var")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and str(channel) in done.stderr and "Traceback" not in done.stderr
