@@ -102,6 +102,8 @@ class Prepared:
     id: str
     item: dict[str, t.Any]
     warnings: tuple[dict[str, str], ...] = ()
+    size: int = 0  # characters of the item's JSON, for the byte budget
+    order: tuple[float, str] = (0.0, "")  # newest first, then by id
 
 
 def _skip(article: Article, code: str, message: str, item: str | None = None) -> Skipped:
@@ -184,7 +186,8 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
         }
         for tag in dropped
     )
-    return Prepared(article, ident, item, warnings)
+    order = (-article.published.timestamp(), ident)
+    return Prepared(article, ident, item, warnings, len(serialize(item)), order)
 
 
 def serialize(feed: t.Any) -> str:
@@ -229,7 +232,7 @@ class Built:
 
 
 def _newest_first(prepared: Prepared) -> tuple[float, str]:
-    return -prepared.article.published.timestamp(), prepared.id
+    return prepared.order
 
 
 def winner_key(item: Prepared | Article) -> tuple[float, float, str]:
@@ -447,14 +450,20 @@ class FeedBuilder:
     def _fit(self, items: list[Prepared], report: BuildReport) -> tuple[dict[str, t.Any], str]:
         """The feed with as many of the newest items as the byte budget holds; never a cut feed."""
         budget = self.channel.byte_budget
-        feed = self._assemble(items)
-        text = serialize(feed)
-        if budget is None or len(text) <= budget:
-            return feed, text
+        if budget is None:
+            feed = self._assemble(items)
+            return feed, serialize(feed)
+        sizes = [p.size for p in items]  # measured once per article, when it was prepared
+        skeleton = len(serialize(self._assemble(items[:1]))) - sizes[0]
+        # The whole feed is at least that skeleton plus every item and the commas between them:
+        # when even that is over the budget, it need not be built and serialized to know.
+        if skeleton + sum(sizes) + len(sizes) - 1 <= budget:
+            feed = self._assemble(items)
+            text = serialize(feed)
+            if len(text) <= budget:
+                return feed, text
         # Estimate each item's share (its JSON, a comma, and its id in up to three playlists),
         # keep the newest that fit, then confirm with the real size and trim further if needed.
-        sizes = [len(serialize(p.item)) for p in items]
-        skeleton = len(serialize(self._assemble(items[:1]))) - sizes[0]
         total, keep = skeleton, 0
         for p, size in zip(items, sizes, strict=True):
             cost = size + 1 + 3 * (len(p.id) + 3)

@@ -26,6 +26,14 @@ CREATE TABLE IF NOT EXISTS articles (
 """
 
 
+_UPSERT = (
+    "INSERT INTO articles (id, changed, source, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET changed=excluded.changed, source=excluded.source, data=excluded.data "
+    "WHERE excluded.changed >= articles.changed AND excluded.data != articles.data "
+    "RETURNING id"
+)
+
+
 class Catalog:
     """Articles by item id in one SQLite file (WAL, so readers never wait for a writer)."""
 
@@ -48,8 +56,8 @@ class Catalog:
         finally:
             db.close()
 
-    def upsert(self, articles: Iterable[Article]) -> int:
-        """Store articles in one transaction; return how many rows changed.
+    def upsert(self, articles: Iterable[Article]) -> list[str]:
+        """Store articles in one transaction; return the ids of the rows that changed.
 
         Raises ArticleInvalidError (and stores nothing) when an article has no derivable id.
         """
@@ -64,23 +72,17 @@ class Catalog:
                 )
             data = json.dumps(article_to_dict(article), ensure_ascii=False, sort_keys=True)
             rows.append((ident, article.changed.timestamp(), article.source, data))
+        written: list[str] = []
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                before = db.total_changes
-                db.executemany(
-                    "INSERT INTO articles (id, changed, source, data) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET changed=excluded.changed, source=excluded.source, "
-                    "data=excluded.data "
-                    "WHERE excluded.changed >= articles.changed AND excluded.data != articles.data",
-                    rows,
-                )
-                changed = db.total_changes - before
+                for row in rows:
+                    written += [r[0] for r in db.execute(_UPSERT, row)]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return changed
+        return written
 
     def delete(self, ident: str) -> bool:
         """Remove one article; True when it existed."""
@@ -88,7 +90,11 @@ class Catalog:
             return db.execute("DELETE FROM articles WHERE id = ?", (ident,)).rowcount > 0
 
     def articles(self) -> list[Article]:
-        """Every stored article, in id order.
+        """Every stored article, in id order."""
+        return list(self.by_id().values())
+
+    def by_id(self) -> dict[str, Article]:
+        """Every stored article by item id, in id order.
 
         A row whose source and JSON text are as at the previous call gives the same Article
         object, not a new parse: the service reads the whole catalog on every rebuild, and the
@@ -105,7 +111,7 @@ class Catalog:
             else:
                 parsed[ident] = (source, data, parse_article(json.loads(data), source))
         self._parsed = parsed  # replaced whole, so a concurrent call never sees it half-built
-        return [article for _, _, article in parsed.values()]
+        return {ident: article for ident, (_, _, article) in parsed.items()}
 
     def __len__(self) -> int:
         with self._connect() as db:

@@ -139,7 +139,8 @@ class Publisher:
         self.builder = FeedBuilder(channel, prober=prober)
         self.channel = channel
         self.files = {folder: FileIndex() for folder in settings.content_dirs}
-        self._stored: list[Article] = []  # what the last refresh stored, by object
+        self._stored: dict[int, tuple[Article, str]] = {}  # what the last refresh stored, by object
+        self._catalog: dict[str, Article] | None = None  # the catalog in memory, loaded on first use
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
         self._lock = threading.RLock()
         self._source_skipped: list[Skipped] = []
@@ -200,12 +201,15 @@ class Publisher:
         """Store what has an id, one winner per id; return the articles left out, with reasons.
 
         Only winners not stored by an earlier refresh are written: an unchanged file gives the
-        very same Article objects again (FileIndex), so they are recognised by identity.
+        very same Article objects again (FileIndex), so they are recognised by identity, and
+        their ids are not derived again.
         """
         skipped: list[Skipped] = []
         winners: dict[str, Article] = {}
+        known = self._stored
         for article in articles:
-            ident = item_id(article)
+            seen = known.get(id(article))
+            ident = seen[1] if seen is not None and seen[0] is article else item_id(article)
             if ident is None:
                 skipped.append(
                     Skipped(article.source, "no-id", "No id, url or guid: give the article an id or its URL.")
@@ -218,11 +222,28 @@ class Publisher:
             older, newer = sorted((other, article), key=winner_key)
             winners[ident] = newer
             skipped.append(Skipped(older.source, "superseded", f"Replaced by {newer.source}.", ident))
-        stored = {id(article) for article in self._stored}
-        if self.catalog.upsert(a for a in winners.values() if id(a) not in stored):
-            self._dirty = True
-        self._stored = list(winners.values())  # kept alive, so their ids stay theirs
+        fresh = {i: a for i, a in winners.items() if (seen := known.get(id(a))) is None or seen[0] is not a}
+        self._write(fresh)
+        # kept alive with their ids, so an id() stays its object's
+        self._stored = {id(a): (a, i) for i, a in winners.items()}
         return skipped
+
+    def _articles(self) -> dict[str, Article]:
+        """The catalog in memory (read from SQLite once): a build never re-reads 10,000 rows."""
+        if self._catalog is None:
+            self._catalog = self.catalog.by_id()
+        return self._catalog
+
+    def _write(self, articles: dict[str, Article]) -> None:
+        """Store articles by id (newer wins, as the catalog decides) and mark the build dirty."""
+        if not articles:
+            return
+        catalog = self._articles()
+        written = self.catalog.upsert(articles.values())
+        for ident in written:
+            catalog[ident] = articles[ident]
+        if written:
+            self._dirty = True
 
     # --- operations (each one at a time) ------------------------------------------------------
 
@@ -240,16 +261,17 @@ class Publisher:
     def push(self, articles: Iterable[Article]) -> BuildRecord:
         """Store pushed articles (all or none) and republish."""
         with self._lock:
-            if self.catalog.upsert(articles):
-                self._dirty = True
+            batch = list(articles)
+            self._write({t.cast(str, item_id(a)): a for a in batch})
             return self._rebuild()
 
     def delete(self, ident: str) -> BuildRecord:
         with self._lock:
             if not self.catalog.delete(ident):
                 raise ArticleNotFoundError(f"No article with id {ident!r}.")
+            self._articles().pop(ident, None)
             # a content file that still holds it brings it back at the next refresh, as at a restart
-            self._stored = [a for a in self._stored if item_id(a) != ident]
+            self._stored = {k: v for k, v in self._stored.items() if v[1] != ident}
             self._dirty = True
             return self._rebuild()
 
@@ -290,7 +312,7 @@ class Publisher:
         return read_record(self.settings.data_dir, LAST_BUILD)
 
     def _record(self, record: BuildRecord) -> BuildRecord:
-        record.catalog_articles = len(self.catalog)
+        record.catalog_articles = len(self._articles())
         write_record(self.settings.data_dir, LAST_BUILD, record.to_dict())
         return record
 
@@ -316,7 +338,7 @@ class Publisher:
                 live=bool(last.get("live", False)),
                 catalog_articles=int(last.get("catalog_articles", 0)),
             )
-        articles = self.catalog.articles()
+        articles = list(self._articles().values())
         outcome = build_snapshot(self.builder, articles, skipped=self._source_skipped, now=now)
         self._dirty = False  # the same inputs would give the same outcome
         if isinstance(outcome, BuildFailed):

@@ -32,8 +32,8 @@ def test_upsert_is_idempotent_and_persists(tmp_path) -> None:
     path = tmp_path / "catalog.sqlite"
     catalog = Catalog(path)
     articles = [make(n) for n in range(5)]
-    assert catalog.upsert(articles) == 5
-    assert catalog.upsert(articles) == 0  # the same content again changes nothing
+    assert len(catalog.upsert(articles)) == 5
+    assert catalog.upsert(articles) == []  # the same content again changes nothing
     reopened = Catalog(path)
     assert sorted(a.title for a in reopened.articles()) == sorted(a.title for a in articles)
     assert len(reopened) == 5 and reopened.ids() == {item_id(a) for a in articles}
@@ -44,7 +44,7 @@ def test_newer_change_wins_and_older_is_ignored(tmp_path) -> None:
     newer = make(1, id="story", title="Corrected", updated="2026-11-22T00:00:00+00:00")
     older = make(1, id="story", title="First draft", updated="2026-11-21T00:00:00+00:00")
     catalog.upsert([newer])
-    assert catalog.upsert([older]) == 0
+    assert catalog.upsert([older]) == []
     assert [a.title for a in catalog.articles()] == ["Corrected"]
 
 
