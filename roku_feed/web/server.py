@@ -24,11 +24,18 @@ def _child_exit(_server: t.Any, worker: t.Any) -> None:
 class FeedServer(BaseApplication):  # type: ignore[misc]
     """gunicorn, configured from code: `roku-feed serve` needs no gunicorn.conf.py.
 
-    Each worker loads the app, and with it the live snapshot, before it accepts a connection.
+    The app, with the live snapshot, is loaded before any worker accepts a connection.
     """
 
     def __init__(self, options: dict[str, t.Any], config: dict[str, t.Any] | None = None) -> None:
-        self.options = {"child_exit": _child_exit, "control_socket_disable": True, **options}
+        # preload_app: the app (and the live snapshot) is loaded once, in the master, and every
+        # worker forked from it serves from its first connection, sharing those pages.
+        self.options = {
+            "child_exit": _child_exit,
+            "control_socket_disable": True,
+            "preload_app": True,
+            **options,
+        }
         self.app_config = config
         super().__init__()
 
