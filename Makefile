@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-build bench-probe bench-service clean
+.PHONY: run test lint bench bench-build bench-probe bench-service bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ bench-probe: $(STAMP)
 
 bench-service: $(STAMP)
 	$(BIN)/python bench/bench_service.py --write-readme
+
+# granian is a contender of the serving benchmark only, not a dependency of roku_feed
+bench-serve: $(STAMP)
+	$(BIN)/pip install --quiet granian
+	$(BIN)/python bench/bench_serve.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist var .pytest_cache .ruff_cache
