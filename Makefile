@@ -42,9 +42,9 @@ bench-probe: $(STAMP)
 bench-service: $(STAMP)
 	$(BIN)/python bench/bench_service.py --write-readme
 
-# granian is a contender of the serving benchmark only, not a dependency of roku_feed
+# gunicorn is a contender of the serving benchmark only, not a dependency of roku_feed
 bench-serve: $(STAMP)
-	$(BIN)/pip install --quiet granian
+	$(BIN)/pip install --quiet gunicorn
 	$(BIN)/python bench/bench_serve.py --write-readme
 
 clean:

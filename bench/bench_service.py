@@ -1,6 +1,6 @@
 """Service benchmark: the real `roku-feed serve` on 10,000 article files, incremental work measured.
 
-Measures, against a real publisher and real gunicorn workers on 127.0.0.1:
+Measures, against a real publisher and real granian workers on 127.0.0.1:
 - start to first feed on an empty data directory, and again with the snapshot on disk;
 - full builds per start (from the publisher's `roku_feed_builds_total`);
 - a one-article push until every worker serves the new snapshot (every worker's /readyz polled);
@@ -183,7 +183,7 @@ def render(results: list[dict[str, t.Any]], files: int, workers: int, repeat: in
         f"Run on {date.today().isoformat()}: {files:,} article files, `roku-feed serve --workers {workers}`, "
         f"{repeat} pushes and {repeat} refreshes per channel (medians).",
         "",
-        f"Machine: {machine('gunicorn', 'flask', 'orjson')}.",
+        f"Machine: {machine('granian', 'flask', 'orjson')}.",
         "",
         "| measurement | channel | result | target | |",
         "|---|---|---|---|---|",

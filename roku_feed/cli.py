@@ -429,10 +429,12 @@ def serve(
     """
     from roku_feed.channel import load_channel
     from roku_feed.web.config import load_config
+    from roku_feed.web.server import split_bind
 
     overrides = _overrides(content_dirs, channel_file, data_dir)
     try:  # a mistake in the settings stops here, in one line, not in every child process
         config = load_config(overrides)
+        split_bind(bind)
         if not no_publisher:
             load_channel(config["CHANNEL_FILE"])
     except RokuFeedError as exc:
@@ -440,19 +442,13 @@ def serve(
         sys.exit(exc.exit_code)
     if no_publisher:
         from roku_feed.metrics import join_multiprocess_dir
-        from roku_feed.web.server import FeedServer
+        from roku_feed.web.server import run_server
 
-        join_multiprocess_dir(Path(config["DATA_DIR"]) / "metrics")  # before gunicorn forks a worker
-
-        options: dict[str, t.Any] = {
-            "bind": bind,
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-        }
-        if access_log:
-            options["accesslog"] = "-"
-        FeedServer(options, overrides).run()
+        join_multiprocess_dir(Path(config["DATA_DIR"]) / "metrics")  # before any worker starts
+        environ = {"ROKU_FEED_DATA_DIR": str(config["DATA_DIR"])}
+        if channel_file:
+            environ["ROKU_FEED_CHANNEL_FILE"] = channel_file
+        run_server(bind, workers=workers, threads=threads, access_log=access_log, environ=environ)
         return
     from roku_feed.processes import supervise
 

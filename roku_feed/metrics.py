@@ -1,6 +1,6 @@
 """Prometheus metrics of the whole service, the same whichever process answers /metrics.
 
-The service runs as several processes (gunicorn workers, a publisher). When the supervisor has
+The service runs as several processes (server workers, a publisher). When the supervisor has
 called `prepare_multiprocess_dir`, prometheus_client keeps each process's values in a file in
 that directory and `render` merges every file; otherwise (tests, the CLI) the values live in
 this process only.
@@ -135,7 +135,7 @@ def join_multiprocess_dir(default: str | os.PathLike[str]) -> None:
 
 
 def mark_process_dead(pid: int) -> None:
-    """Drop the live-only gauges of an exited process (gunicorn's child_exit); counters stay."""
+    """Drop the live-only gauges of an exited process (the publisher, by the supervisor); counters stay."""
     if ENV in os.environ:
         multiprocess.mark_process_dead(pid)
 

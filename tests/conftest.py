@@ -241,7 +241,7 @@ def fresh_get(url: str, **kwargs: object):
 
 
 class Service:
-    """`roku-feed serve` (publisher + gunicorn workers), its own process group, stopped by `stop()`."""
+    """`roku-feed serve` (publisher + granian workers), its own process group, stopped by `stop()`."""
 
     def __init__(
         self,

@@ -89,7 +89,7 @@ metrics.set_live(items=n, feed_bytes=100 * n, gzip_bytes=10 * n, created=1_600_0
 
 
 def run_child(requests: int, fetch_offset: float) -> int:
-    """A real separate process that counts, like a gunicorn worker or the publisher; its pid."""
+    """A real separate process that counts, like a server worker or the publisher; its pid."""
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(requests), str(fetch_offset)])
     assert child.wait(timeout=60) == 0
     return child.pid
@@ -129,7 +129,8 @@ def _count_in_forked_worker() -> None:
 
 
 def test_a_worker_forked_after_prepare_writes_to_the_directory(tmp_path: Path) -> None:
-    # gunicorn forks workers from a master that has already imported prometheus_client.
+    # A process forked from one that had already imported prometheus_client (as a WSGI
+    # server's master may) must still write to the directory.
     metrics.prepare_multiprocess_dir(tmp_path / "metrics")
     worker = multiprocessing.get_context("fork").Process(target=_count_in_forked_worker)
     worker.start()

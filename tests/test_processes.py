@@ -1,4 +1,4 @@
-"""The process model for real: one publisher, several gunicorn workers, crashes and restarts.
+"""The process model for real: one publisher, several granian workers, crashes and restarts.
 
 Every check that concerns "every worker" polls /readyz on fresh connections until each worker
 pid has answered, rather than hoping one request reaches each of them.

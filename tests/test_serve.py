@@ -1,4 +1,4 @@
-"""`roku-feed serve` for real: gunicorn on 127.0.0.1, real files, real SQLite, restarts."""
+"""`roku-feed serve` for real: publisher and granian workers on 127.0.0.1, real files and SQLite."""
 
 from __future__ import annotations
 
