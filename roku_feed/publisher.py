@@ -142,7 +142,8 @@ class Publisher:
         self._stored: dict[int, tuple[Article, str]] = {}  # what the last refresh stored, by object
         self._catalog: dict[str, Article] | None = None  # the catalog in memory, loaded on first use
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # one change of the catalog and the live snapshot at a time
+        self._reading = threading.Lock()  # one read of the sources at a time
         self._source_skipped: list[Skipped] = []
         self._dirty = True  # the catalog or the skipped inputs changed since the last build
         self._expires: datetime | None = None  # when the oldest published item leaves the retention window
@@ -248,11 +249,20 @@ class Publisher:
     # --- operations (each one at a time) ------------------------------------------------------
 
     def refresh(self, *, force: bool = True) -> BuildRecord:
-        """Read sources, rebuild, validate and publish; on any failure keep the live feed."""
-        with self._lock:
+        """Read sources, rebuild, validate and publish; on any failure keep the live feed.
+
+        Sources are read under their own lock: a slow upstream delays the next refresh, never
+        a push, a delete or a rollback, which only wait for the build itself.
+        """
+        with self._reading:
             content, skipped = self._read_content()
             polled, polled_skipped = self._poll(force=force)
-            skipped = skipped + polled_skipped + self._store(content + polled)
+            return self._take(content + polled, skipped + polled_skipped)
+
+    def _take(self, articles: list[Article], skipped: list[Skipped]) -> BuildRecord:
+        """Store what the sources gave and rebuild if anything changed."""
+        with self._lock:
+            skipped = skipped + self._store(articles)
             skipped.sort(key=lambda s: (s.code, s.source, s.id or ""))
             if skipped != self._source_skipped:
                 self._source_skipped, self._dirty = skipped, True
@@ -261,8 +271,7 @@ class Publisher:
     def push(self, articles: Iterable[Article]) -> BuildRecord:
         """Store pushed articles (all or none) and republish."""
         with self._lock:
-            batch = list(articles)
-            self._write({t.cast(str, item_id(a)): a for a in batch})
+            self._write({t.cast(str, item_id(a)): a for a in articles})
             return self._rebuild()
 
     def delete(self, ident: str) -> BuildRecord:
@@ -293,8 +302,6 @@ class Publisher:
         if op == "publish":
             result = self.publish_stored(args["id"])
             return {"snapshot": result.snapshot.id, "live": True, "diff": result.diff}
-        if op == "ping":
-            return {"pid": os.getpid()}
         raise ValueError(f"unknown publisher operation {op!r}")
 
     def run(self, stop: threading.Event) -> None:

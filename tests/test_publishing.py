@@ -156,3 +156,27 @@ def test_only_changed_files_are_read_again(tmp_path, content) -> None:
     assert index.reads == reads  # nothing changed: nothing read
     (content / "4.json").write_text(json.dumps(article(4, title="Edited four")), encoding="utf-8")
     assert publisher.refresh().message == "published" and index.reads == reads + 1
+
+
+def test_a_push_does_not_wait_for_a_slow_upstream(tmp_path, content, server) -> None:
+    release, reached = threading.Event(), threading.Event()
+
+    def stalls(handler) -> None:
+        reached.set()
+        release.wait(timeout=60)
+        handler.send_response(500)
+        handler.end_headers()
+
+    url = server.handler("/slow.rss", stalls)
+    app = make_app(tmp_path, content, UPSTREAM_URLS=[url], ALLOW_PRIVATE_URLS=True, FETCH_TIMEOUT=60)
+    publisher = app.extensions["publisher"]
+    refreshing = threading.Thread(target=publisher.refresh)
+    refreshing.start()
+    try:
+        assert reached.wait(timeout=60)  # the refresh is now waiting for the upstream
+        pushed = app.test_client().post("/api/v1/articles", json=article(9), headers=AUTH)
+        assert pushed.status_code == 200 and pushed.json["build"]["message"] == "published"
+        assert refreshing.is_alive()  # the push went through while the upstream still stalled
+    finally:
+        release.set()
+        refreshing.join(timeout=60)
