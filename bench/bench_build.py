@@ -510,6 +510,7 @@ def main() -> None:
         print(json.dumps(child_directory(args.dir)))
         return
 
+    load = os.getloadavg()[0]  # other work on the machine moves every number below
     newest = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     articles = catalog(args.items, newest)
     body_kb = statistics.mean(len((a.body or "").encode("utf-8")) for a in articles) / 1000
@@ -572,7 +573,8 @@ def main() -> None:
         f"Run on {date.today().isoformat()}: {args.items:,} articles (mean HTML body {body_kb:.1f} KB), "
         f"`Channel(byte_budget=None)`, feed {facts['bytes'] / 1e6:.1f} MB compact JSON, build warnings: "
         f"{', '.join(facts['warnings']) or 'none'}; {args.repeat} repetitions of each in-process timing "
-        f"and of the directory child (after one warm-up), one memory child."
+        f"and of the directory child (after one warm-up), one memory child; load average "
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."
     )
     table = render(rows, facts, header)
     print(table)
