@@ -9,10 +9,14 @@ breadcrumbs, tags, images, videos), times in-process a full build with a fresh `
 its parts (the per-article text work, serialization, validation), a rebuild with every article
 cached and one with exactly one article edited (counting calls to `prepare` to show the cache
 works), and gzip and sha256 of the text; measures peak memory (tracemalloc in-process, peak
-RSS of a child that builds once); and times `read_sources` on a directory of N *.json files
-plus the build, as a whole process. It checks the targets (full build of 10,000 articles in at
-most 1.0 s and 250 MB; a one-change rebuild redoes that article's text work only), prints a
-Markdown table and, with --write-readme, rewrites the build results section of bench/README.md.
+RSS of a child that builds once); times `read_sources` on a directory of N *.json files
+plus the build, as a whole process, and `roku-feed build` on it; and times re-reading:
+`Catalog.articles()` on N stored rows (a new Catalog, then the same one) and
+`FileIndex.read_changed` on the directory (first call, then with nothing changed). It checks
+the targets (full build of 10,000 articles in at most 1.0 s and 250 MB; a one-change rebuild
+redoes that article's text work only; `roku-feed build` of 10,000 files in at most 2.5 s;
+re-reading 10,000 unchanged files in at most 300 ms), prints a Markdown table and, with
+--write-readme, rewrites the build results section of bench/README.md.
 """
 
 from __future__ import annotations
@@ -44,13 +48,16 @@ from benchlib import ROOT, machine, run_launched, write_results
 import roku_feed.builder
 from roku_feed.articles import Article, parse_article
 from roku_feed.builder import FeedBuilder, serialize
+from roku_feed.catalog import Catalog
 from roku_feed.channel import Channel
 from roku_feed.sources import read_sources
+from roku_feed.sources.index import FileIndex
 from roku_feed.validation import validate_feed
 
 OUT = ROOT / "bench" / "out"
 START, END = "<!-- build-results:start -->", "<!-- build-results:end -->"
 TARGET_MS, TARGET_MB = 1000.0, 250.0
+CLI_TARGET_MS, REREAD_TARGET_MS = 2500.0, 300.0  # `roku-feed build DIR`; FileIndex, nothing changed
 MiB = 2**20
 
 SECTIONS = [
@@ -373,6 +380,65 @@ def in_memory(articles: list[Article], repeat: int) -> tuple[list[Row], dict[str
     return rows, facts
 
 
+def catalog_reads(articles: list[Article], repeat: int) -> list[Row]:
+    """`Catalog.articles()` on N stored rows: a new Catalog parses every row, the same one none."""
+    path = OUT / f"catalog-{len(articles)}.sqlite"
+    for stale in OUT.glob(f"{path.name}*"):  # the database and its WAL files
+        stale.unlink()
+    Catalog(path).upsert(articles)
+    fresh: list[Catalog] = []
+
+    def new_catalog() -> None:
+        fresh[:] = [Catalog(path)]
+
+    cold = time_calls(lambda: fresh[0].articles(), repeat, setup=new_catalog)
+    warm = Catalog(path)
+    before = warm.articles()
+    times = time_calls(warm.articles, repeat)
+    same = sum(a is b for a, b in zip(warm.articles(), before, strict=True))
+    return [
+        ("`Catalog.articles()`, cold: a new `Catalog`", cold, f"{len(articles):,} rows parsed"),
+        ("`Catalog.articles()`, warm: same `Catalog`, no row changed", times, f"{same:,} the same objects"),
+    ]
+
+
+def index_rereads(directory: Path, repeat: int) -> tuple[list[Row], float]:
+    """`FileIndex.read_changed([dir])`: the first call reads every file, later ones only stat them."""
+    index = FileIndex()
+    spec = [str(directory)]
+    cold = time_calls(lambda: index.read_changed(spec), 1)
+    reads, changed = index.reads, []
+    warm = time_calls(lambda: changed.append(index.read_changed(spec)[1]), repeat)
+    if index.reads != reads or any(changed):
+        sys.exit(f"bench: FileIndex read {index.reads - reads} unchanged files again, changed={changed}")
+    rel = directory.relative_to(ROOT)
+    return [
+        (f"`FileIndex.read_changed(['{rel}'])`, first call", cold, f"{reads:,} files read"),
+        (
+            f"`FileIndex.read_changed(['{rel}'])`, nothing changed",
+            warm,
+            "listed and stat'ed, 0 read, `changed` False",
+        ),
+    ], statistics.median(warm)
+
+
+def cli_build(directory: Path, repeat: int) -> tuple[Row, float]:
+    """`roku-feed build DIR` as an editor runs it (default channel), the whole process."""
+    report = OUT / "cli-report.json"
+    rel = directory.relative_to(ROOT)
+    cli = str(Path(sys.executable).with_name("roku-feed"))
+    argv = [cli, "build", str(rel), "--output", str(OUT / "cli-feed.json"), "--report", str(report)]
+    run_launched(argv)  # warm-up: bytecode, page cache
+    runs = [run_launched(argv) for _ in range(repeat)]
+    done = json.loads(report.read_text(encoding="utf-8"))
+    walls = [wall for wall, _, _ in runs]
+    note = (
+        f"default channel: {len(done['accepted']):,} items fit its byte budget, "
+        f"{len(done['skipped']):,} skipped; peak RSS {max(rss for _, rss, _ in runs) / 1024:.0f} MiB"
+    )
+    return (f"process: `roku-feed build {rel}`", walls, note), statistics.median(walls)
+
+
 def profile(articles: list[Article]) -> None:
     build_once(articles)  # warm-up, as in the timings
     gc.collect()
@@ -416,6 +482,12 @@ def render(rows: list[Row], facts: dict[str, t.Any], header: str) -> str:
             f"child); the whole process {facts['dir_wall_ms']:,.0f} ms and "
             f"{facts['dir_rss_kib'] / 1024:.0f} MiB peak RSS. Same feed as in memory: "
             f"{'yes' if facts['same_feed'] else '**NO**'} (sha256).",
+            f"- `roku-feed build` target, {facts['items']:,} files in <= {CLI_TARGET_MS / 1000:.1f} s "
+            f"(median, whole process): {facts['cli_ms'] / 1000:.2f} s, "
+            f"**{'met' if facts['cli_ms'] <= CLI_TARGET_MS else 'MISSED'}**.",
+            f"- Re-read target, {facts['items']:,} unchanged files in <= {REREAD_TARGET_MS:.0f} ms (median "
+            f"`FileIndex.read_changed`): {facts['reread_ms']:,.0f} ms, "
+            f"**{'met' if facts['reread_ms'] <= REREAD_TARGET_MS else 'MISSED'}**.",
         ]
     )
 
@@ -438,6 +510,7 @@ def main() -> None:
         print(json.dumps(child_directory(args.dir)))
         return
 
+    load = os.getloadavg()[0]  # other work on the machine moves every number below
     newest = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     articles = catalog(args.items, newest)
     body_kb = statistics.mean(len((a.body or "").encode("utf-8")) for a in articles) / 1000
@@ -446,6 +519,7 @@ def main() -> None:
     facts["items"] = args.items
     if args.profile:
         profile(articles)
+    catalog_rows = catalog_reads(articles, args.repeat)
     del articles
     gc.collect()
 
@@ -491,12 +565,16 @@ def main() -> None:
         ),
         ("  in that child: build", [r["build_ms"] for r in reports], ""),
     ]
+    cli_row, facts["cli_ms"] = cli_build(directory, args.repeat)
+    index_rows, facts["reread_ms"] = index_rereads(directory, args.repeat)
+    rows += [cli_row, *catalog_rows, *index_rows]
 
     header = (
         f"Run on {date.today().isoformat()}: {args.items:,} articles (mean HTML body {body_kb:.1f} KB), "
         f"`Channel(byte_budget=None)`, feed {facts['bytes'] / 1e6:.1f} MB compact JSON, build warnings: "
         f"{', '.join(facts['warnings']) or 'none'}; {args.repeat} repetitions of each in-process timing "
-        f"and of the directory child (after one warm-up), one memory child."
+        f"and of the directory child (after one warm-up), one memory child; load average "
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."
     )
     table = render(rows, facts, header)
     print(table)
