@@ -99,18 +99,6 @@ def test_a_file_that_becomes_unreadable_is_skipped_with_the_reason(content: Path
     assert index.read_changed([str(content)]) == (result, False)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_a_file_without_read_permission_is_skipped(content: Path) -> None:
-    index = FileIndex()
-    index.read_changed([str(content)])
-    (content / "a1.json").chmod(0)
-    try:
-        result, changed = index.read_changed([str(content)])
-    finally:
-        (content / "a1.json").chmod(0o644)
-    assert changed is True and [s.code for s in result.skipped] == ["unreadable-file"]
-
-
 def test_gives_what_read_sources_gives(tmp_path: Path) -> None:
     shutil.copytree(REPO / "sample_content" / "articles", tmp_path / "articles")
     specs = [str(tmp_path / "articles"), str(tmp_path / "articles" / "json")]  # overlapping, as allowed
