@@ -138,7 +138,6 @@ def measure(content: Path, channel: Path, label: str, workers: int, repeat: int)
             service.get("/api/v1/status").json()["last_build"]["at"] is None and time.monotonic() < deadline
         ):
             time.sleep(0.05)
-        warm_builds = service.full_builds()
         sample = json.loads(next(iter(sorted(content.glob("*.json")))).read_text())
         pushes = []
         for n in range(repeat):
@@ -152,6 +151,7 @@ def measure(content: Path, channel: Path, label: str, workers: int, repeat: int)
             refreshes.append(time.perf_counter() - started)
             if not build["message"].startswith("unchanged"):
                 sys.exit(f"bench: a refresh with nothing changed rebuilt: {build['message']}")
+        warm_builds = service.full_builds() - len(pushes)  # each push built once; refreshes did not
         for _ in range(200):
             service.get("/feed.json")
         rss = {pid: rss_mib(pid) for pid in service.workers_serving()}
