@@ -11,6 +11,8 @@ import json
 import typing as t
 from pathlib import Path
 
+import orjson
+
 from roku_feed.files import write_atomic
 
 LAST_BUILD = "last-build.json"
@@ -19,7 +21,8 @@ PUBLISHER = "publisher.json"
 
 
 def write_record(data_dir: Path, name: str, data: t.Any) -> None:
-    write_atomic(data_dir / name, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    """Replace one record; orjson, since a build record lists every skipped article (thousands)."""
+    write_atomic(data_dir / name, orjson.dumps(data))
 
 
 def read_record(data_dir: Path, name: str) -> t.Any:
