@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 PORT ?= 8000
 
-# Serves the channel feed built from sample_content/ with the production server (gunicorn):
+# Serves the channel feed built from sample_content/ with the production server (granian):
 # the feed at /feed.json, the operator API under /api/v1, /healthz, /readyz and /metrics.
 run: $(STAMP)
 	$(BIN)/roku-feed serve --bind 127.0.0.1:$(PORT) --content sample_content/articles \

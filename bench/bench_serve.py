@@ -1,21 +1,23 @@
-"""Benchmark of serving the channel feed: the app under gunicorn and granian, nginx from files.
+"""Benchmark of serving the channel feed: the app under granian and gunicorn, nginx from files.
 
 Roku devices fetch the feed over and over, mostly to revalidate it, so what one request costs
 the server decides how many machines the channel needs, and whether nginx in front is worth
 running. This writes 370 newsroom-like article files (a ~490 KB feed, within the channel's byte
 budget), starts `roku-feed serve` on them with a static directory, and measures with wrk, in
-one run and round by round: the real `roku-feed serve`; the same app under gunicorn without its
-access log, and under granian; a plain Flask view returning the same bytes and headers (what
-Flask and gunicorn cost by themselves); nginx with the shipped deploy/nginx/roku-feed.conf and
-with a minimal static config, both serving the publisher's static directory. Each serves
-identity GETs, gzip GETs and 304 revalidations; the table gives requests/s, p50/p99 latency,
-server CPU per request and RSS per worker, and checks the targets. With --write-readme it
-rewrites the serving results section of bench/README.md.
+one run and round by round: the real `roku-feed serve` (granian); a plain Flask view returning
+the same bytes and headers under the same granian settings (what Flask and granian cost by
+themselves); the same app under gunicorn, without and with its access log (the server it
+replaced); nginx with the shipped deploy/nginx/roku-feed.conf and with a minimal static config,
+both serving the publisher's static directory. Each serves identity GETs, gzip GETs and 304
+revalidations; the table gives requests/s, p50/p99 latency, server CPU per request and RSS per
+worker, and checks the targets. With --write-readme it rewrites the serving results section of
+bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -43,13 +45,14 @@ CHANNEL = ROOT / "sample_content" / "channel.json"
 SITE = ROOT / "deploy" / "nginx" / "roku-feed.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian puts it in /usr/sbin
 WRK = shutil.which("wrk") or "wrk"
-HOST, PORT_BASE = "127.0.0.1", 18100  # the ports of this benchmark: 18100-18105
+HOST, PORT_BASE = "127.0.0.1", 18200  # the ports of this benchmark: 18200-18205
 ITEMS = 370
 THREADS, CONNECTIONS = 2, 32  # wrk -t2 -c32
 JSON_TYPE = "application/json; charset=utf-8"
 KINDS = ("identity", "gzip", "304")
-DISPLAY = ("serve", "plain", "nginx-shipped", "nginx-minimal", "gunicorn-quiet", "granian")
-MEASURE = ("granian", "gunicorn-quiet", "serve", "nginx-minimal", "nginx-shipped", "plain")
+DISPLAY = ("serve", "plain", "nginx-shipped", "nginx-minimal", "gunicorn-quiet", "gunicorn-logged")
+MEASURE = ("gunicorn-logged", "gunicorn-quiet", "plain", "serve", "nginx-minimal", "nginx-shipped")
+
 # Targets: requests/s of `roku-feed serve` as a share of the minimal nginx's, per request kind
 APP_SHARE = {"identity": 0.30, "gzip": 0.18, "304": 0.12}
 APP_304_CPU_US, APP_P99_MS, SHIPPED_SHARE = 400.0, 20.0, 0.95
@@ -155,12 +158,12 @@ def write_content(directory: Path, items: int) -> None:
         (directory / f"{number}-{slug}.json").write_text(json.dumps(article, indent=2), encoding="utf-8")
 
 
-# --- the plain Flask view, loaded by gunicorn from this module ----------------------------------
+# --- the plain Flask view, loaded by granian from this module -----------------------------------
 
 
 def plain_app() -> Flask:
     """roku-feed's bytes and headers from one view with none of its routing, lookups or metrics:
-    how much of a request is Flask and gunicorn themselves."""
+    how much of a request is Flask and granian themselves."""
     spec = json.loads(os.environ["BENCH_SERVE_PLAIN"])
     identity, packed = Path(spec["identity"]).read_bytes(), Path(spec["gzip"]).read_bytes()
     headers: dict[str, str] = spec["headers"]
@@ -192,7 +195,7 @@ class Server:
     sizes: dict[str, int] = field(default_factory=dict)  # kind -> body bytes expected
     runs: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # kind -> measured runs
     rss_kib: list[int] = field(default_factory=list)  # workers
-    master_kib: int = 0
+    others_kib: list[int] = field(default_factory=list)  # the master, and a supervisor and publisher
 
 
 def fetch(
@@ -261,8 +264,8 @@ def serves(server: Server, identity: bytes, times: int = 20) -> bool:
 
 
 def settle(path: Path, still: float = 1.5, timeout: float = 60) -> None:
-    """Wait until the publisher has left `path` alone for `still` seconds: both workers publish at
-    start, and each rewrite gives nginx a new mtime, hence a new ETag."""
+    """Wait until the publisher has left `path` alone for `still` seconds: each rewrite gives nginx
+    a new mtime, hence a new ETag."""
     deadline = time.monotonic() + timeout
     last, since = path.stat().st_ino, time.monotonic()
     while time.monotonic() - since < still:
@@ -273,8 +276,8 @@ def settle(path: Path, still: float = 1.5, timeout: float = 60) -> None:
             last, since = ino, time.monotonic()
 
 
-def session(sid: int) -> dict[int, tuple[int, bool]]:
-    """pid -> (utime + stime in clock ticks, is the session leader) of every process in session `sid`."""
+def session(sid: int) -> dict[int, tuple[int, int]]:
+    """pid -> (utime + stime in clock ticks, parent pid) of every process in session `sid`."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -284,13 +287,28 @@ def session(sid: int) -> dict[int, tuple[int, bool]]:
         except (OSError, IndexError):
             continue  # gone meanwhile
         if int(fields[3]) == sid:
-            found[int(entry.name)] = (int(fields[11]) + int(fields[12]), int(entry.name) == sid)
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12]), int(fields[1]))
     return found
 
 
 def vm_rss_kib(pid: int) -> int:
     match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(match.group(1)) if match else 0
+
+
+def sort_memory(server: Server) -> None:
+    """The RSS of the contender's workers, the deepest processes of its tree (under
+    `roku-feed serve`: supervisor, then publisher and granian's main process, then the workers),
+    and of the others."""
+    processes = session(server.proc.pid)
+
+    def depth(pid: int) -> int:
+        parent = processes[pid][1]
+        return 1 + depth(parent) if parent in processes else 0
+
+    deepest = max(map(depth, processes))
+    for pid in processes:
+        (server.rss_kib if depth(pid) == deepest else server.others_kib).append(vm_rss_kib(pid))
 
 
 def nginx_conf(name: str, site: str) -> list[str]:
@@ -332,11 +350,13 @@ http {{
 
 
 def app_env(data_dir: Path, content: Path, **extra: str) -> dict[str, str]:
-    """The app's configuration; XDG_RUNTIME_DIR keeps gunicorn's control socket in `data_dir`
-    (its default, ~/.gunicorn/gunicorn.ctl, is shared by every gunicorn of the user)."""
-    env = {k: v for k, v in CHILD_ENV.items() if not k.startswith("ROKU_FEED_")}
+    """The app's configuration, and nothing of the caller's ROKU_FEED_* or metrics directory."""
+    env = {
+        k: v
+        for k, v in CHILD_ENV.items()
+        if not k.startswith("ROKU_FEED_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     env.update(
-        XDG_RUNTIME_DIR=str(data_dir),
         ROKU_FEED_DATA_DIR=str(data_dir),
         ROKU_FEED_CONTENT_DIRS=str(content),
         ROKU_FEED_CHANNEL_FILE=str(CHANNEL),
@@ -345,12 +365,38 @@ def app_env(data_dir: Path, content: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+@functools.cache
+def serve_defaults() -> dict[str, t.Any]:
+    """`roku-feed serve`'s option defaults (workers, threads, access log): every app contender
+    runs with them. Imported here, not at the top: the plain view's workers import this module."""
+    from roku_feed.cli import serve
+
+    return {param.name: param.default for param in serve.params}
+
+
 def gunicorn(port: int, app: str, *, access_log: bool) -> list[str]:
-    """gunicorn with `roku-feed serve`'s settings (web/server.py via cli.py: 2 gthread workers of 4
-    threads, access log to stdout), with or without the access log."""
-    argv = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", "2", "--threads", "4"]
-    argv += ["--worker-class", "gthread", *(["--access-logfile", "-"] if access_log else []), app]
-    return argv
+    """gunicorn as `roku-feed serve` ran it before granian: its workers and threads (gthread),
+    with or without the access log to stdout (here a file)."""
+    workers, threads = serve_defaults()["workers"], serve_defaults()["threads"]
+    argv = [str(BIN / "gunicorn"), "--bind", f"{HOST}:{port}", "--workers", str(workers)]
+    argv += ["--threads", str(threads), "--worker-class", "gthread"]
+    return [*argv, *(["--access-logfile", "-"] if access_log else []), app]
+
+
+def serve_plain(port: int) -> None:
+    """The plain Flask view through web/server.py's `run_server`, as `roku-feed serve` runs the
+    app: the same granian settings, whatever they become, and the same default options."""
+    from roku_feed.web.server import run_server
+
+    defaults = serve_defaults()
+    run_server(
+        f"{HOST}:{port}",
+        workers=defaults["workers"],
+        threads=defaults["threads"],
+        access_log=defaults["access_log"],
+        environ={"PYTHONPATH": str(ROOT / "bench")},  # the workers import bench_serve
+        app="bench_serve:plain_app",
+    )
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -386,7 +432,7 @@ def measure(server: Server, kind: str, seconds: int) -> dict[str, float]:
     before = session(server.proc.pid)
     result = wrk(server.port, server.headers[kind], seconds)
     after = session(server.proc.pid)
-    ticks = sum(used - before.get(pid, (0, False))[0] for pid, (used, _) in after.items())
+    ticks = sum(used - before.get(pid, (0, 0))[0] for pid, (used, _) in after.items())
     result["cpu_us"] = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(result["requests"], 1)
     expected = server.sizes[kind]
     # every answer was the representation asked for: bytes read per answer at least its body,
@@ -459,7 +505,8 @@ def render(servers: dict[str, Server], header: str, tools: str) -> str:
             )
     memory = [
         f"| {servers[key].label} | {len(servers[key].rss_kib)} "
-        f"| {statistics.median(servers[key].rss_kib) / 1024:.0f} | {servers[key].master_kib / 1024:.0f} |"
+        f"| {statistics.median(servers[key].rss_kib) / 1024:.0f} "
+        f"| {', '.join(f'{kib / 1024:.0f}' for kib in sorted(servers[key].others_kib))} |"
         for key in DISPLAY
     ]
 
@@ -482,15 +529,17 @@ def render(servers: dict[str, Server], header: str, tools: str) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---|",
             *rows,
             "",
-            "| server | worker processes | RSS per worker (MiB, median) | master (MiB) |",
+            "| server | worker processes | RSS per worker (MiB, median) | other processes (MiB each) |",
             "|---|---:|---:|---:|",
             *memory,
             "",
             f"- Targets: {sum(checks)} of {len(checks)} met (the table's last column).",
             f"- nginx, shipped / minimal config: {ratios('nginx-shipped', 'nginx-minimal')}.",
-            f"- granian / gunicorn, same app, no access log: {ratios('granian', 'gunicorn-quiet')}.",
-            f"- gunicorn without / with its access log, same app: {ratios('gunicorn-quiet', 'serve')}.",
-            f"- roku-feed's app / the plain Flask view, same gunicorn settings: {ratios('serve', 'plain')}.",
+            f"- roku-feed's app / the plain Flask view, same granian settings: {ratios('serve', 'plain')}.",
+            f"- `roku-feed serve` (granian) / the app under gunicorn, neither with an access log: "
+            f"{ratios('serve', 'gunicorn-quiet')}.",
+            "- gunicorn without / with its access log, same app: "
+            f"{ratios('gunicorn-quiet', 'gunicorn-logged')}.",
             f"- Socket errors over all runs: {errors}. Before every run its request was checked (status and "
             "body size), and after it that no answer was an error and the bytes read per answer fit.",
         ]
@@ -507,7 +556,7 @@ def require_tools() -> str:
         for ok, hint in (
             (shutil.which("wrk"), "wrk is not installed: apt-get install wrk"),
             (Path(NGINX).exists(), "nginx is not installed: apt-get install nginx"),
-            ((BIN / "granian").exists(), f"granian is not installed: {BIN}/pip install granian"),
+            ((BIN / "gunicorn").exists(), f"gunicorn is not installed: {BIN}/pip install gunicorn"),
         )
         if not ok
     ]
@@ -529,7 +578,7 @@ def start_all(site: str) -> dict[str, Server]:
     serve += ["--channel", str(CHANNEL), "--data-dir", str(OUT / "var-serve")]
     servers = {
         "serve": start(
-            "`roku-feed serve` (gunicorn)",
+            "`roku-feed serve` (granian)",
             PORT_BASE,
             serve,
             app_env(OUT / "var-serve", content, ROKU_FEED_STATIC_DIR=str(public)),
@@ -547,26 +596,29 @@ def start_all(site: str) -> dict[str, Server]:
     plain = {"identity": str(public / "feed.json"), "gzip": str(public / "feed.json.gz")}
     plain["headers"] = {k: headers[k] for k in ("ETag", "Last-Modified", "Cache-Control", "Vary")}
 
-    quiet = gunicorn(PORT_BASE + 1, "roku_feed.web:create_app()", access_log=False)
-    servers["gunicorn-quiet"] = start(
-        "app, gunicorn, no access log", PORT_BASE + 1, quiet, app_env(OUT / "var-quiet", content), "quiet"
-    )
-    granian = [str(BIN / "granian"), "--interface", "wsgi", "--factory", "--host", HOST]
-    granian += ["--port", str(PORT_BASE + 2), "--workers", "2", "--blocking-threads", "4"]
-    servers["granian"] = start(
-        "app, granian (no access log)",
-        PORT_BASE + 2,
-        [*granian, "roku_feed.web:create_app"],
-        app_env(OUT / "var-granian", content),
-        "granian",
-    )
-    flask = gunicorn(PORT_BASE + 3, "bench_serve:plain_app()", access_log=True)
-    flask[1:1] = ["--pythonpath", str(ROOT / "bench")]
+    for key, port, access_log, label in (
+        ("gunicorn-quiet", PORT_BASE + 1, False, "app, gunicorn, no access log"),
+        ("gunicorn-logged", PORT_BASE + 2, True, "app, gunicorn, access log"),
+    ):
+        # A reader of serve's data directory, as serve's own workers are (its publisher is the
+        # only writer), counting in a metrics directory of its own as they do; XDG_RUNTIME_DIR
+        # keeps gunicorn's control socket there too (its default, ~/.gunicorn/gunicorn.ctl, is
+        # shared by every gunicorn of the user).
+        own = OUT / key
+        (own / "metrics").mkdir(parents=True)
+        env = app_env(
+            OUT / "var-serve",
+            content,
+            XDG_RUNTIME_DIR=str(own),
+            PROMETHEUS_MULTIPROC_DIR=str(own / "metrics"),
+        )
+        argv = gunicorn(port, "roku_feed.web:create_app()", access_log=access_log)
+        servers[key] = start(label, port, argv, env, key)
     servers["plain"] = start(
-        "plain Flask view, gunicorn",
+        "plain Flask view, granian",
         PORT_BASE + 3,
-        flask,
-        {**CHILD_ENV, "BENCH_SERVE_PLAIN": json.dumps(plain), "XDG_RUNTIME_DIR": str(OUT)},
+        [sys.executable, str(Path(__file__).resolve()), "--serve-plain", str(PORT_BASE + 3)],
+        {**CHILD_ENV, "BENCH_SERVE_PLAIN": json.dumps(plain)},
         "plain",
     )
     for key, port, text in (
@@ -586,7 +638,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per server and request kind")
     parser.add_argument("--site", type=Path, default=SITE, help="nginx site file measured as 'shipped'")
     parser.add_argument("--write-readme", action="store_true", help="rewrite bench/README.md serve results")
+    parser.add_argument("--serve-plain", type=int, metavar="PORT", help=argparse.SUPPRESS)  # a contender
     args = parser.parse_args()
+    if args.serve_plain:
+        serve_plain(args.serve_plain)
+        return
 
     tools = require_tools()
     if OUT.exists():
@@ -603,7 +659,7 @@ def main() -> None:
         if feed_items != ITEMS:
             sys.exit(f"bench: the feed has {feed_items} items, not {ITEMS}: see {OUT / 'serve.log'}")
         for server in servers.values():
-            # each worker builds at start: wait until whichever worker answers has the feed
+            # every worker loads the live snapshot at start: wait until whichever answers has it
             wait_until(lambda s=server: serves(s, identity), f"{server.label} serving the feed", server)
         settle(public / "feed.json")
         for server in servers.values():
@@ -625,11 +681,7 @@ def main() -> None:
                         file=sys.stderr,
                     )
         for server in servers.values():
-            for pid, (_, leader) in session(server.proc.pid).items():
-                if leader:
-                    server.master_kib = vm_rss_kib(pid)
-                else:
-                    server.rss_kib.append(vm_rss_kib(pid))
+            sort_memory(server)
     finally:
         for server in servers.values():
             stop(server)

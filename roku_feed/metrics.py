@@ -46,6 +46,8 @@ class _Metrics:
             ["route", "status"],
             registry=registry,
         )
+        # (route, status) -> its counter: `labels()` costs more than the count itself
+        self.request_counters: dict[tuple[str, int], Counter] = {}
         self.last_roku_fetch = gauge(
             "roku_feed_last_roku_fetch_timestamp_seconds",
             "When a Roku user agent last fetched a feed.",
@@ -141,7 +143,11 @@ def mark_process_dead(pid: int) -> None:
 
 
 def count_request(route: str, status: int) -> None:
-    _metrics().requests.labels(route, str(status)).inc()
+    m = _metrics()
+    counter = m.request_counters.get((route, status))
+    if counter is None:
+        counter = m.request_counters.setdefault((route, status), m.requests.labels(route, str(status)))
+    counter.inc()
 
 
 def roku_fetch(now: float) -> None:

@@ -247,6 +247,7 @@ class LiveSnapshot:
 
     def __init__(self, store: SnapshotStore) -> None:
         self.store = store
+        self._current = os.fspath(store.current_path)  # a str: no path joining per request
         self._key: tuple[int, int, int] | None = None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
@@ -254,7 +255,7 @@ class LiveSnapshot:
 
     def current(self) -> Snapshot | None:
         try:
-            st = os.stat(self.store.current_path)
+            st = os.stat(self._current)
         except FileNotFoundError:
             return self._snapshot
         key = (st.st_ino, st.st_mtime_ns, st.st_size)

@@ -222,6 +222,17 @@ def test_the_app_serves_its_counts_at_metrics(client) -> None:
     assert value(parse(client.get("/metrics").data), requests, route="/metrics", status="200") == 1
 
 
+def test_heads_and_503s_of_the_feeds_are_counted_under_their_route(client, tmp_path) -> None:
+    client.head("/feed.json", headers={"User-Agent": "Mozilla/5.0 (Roku; like Gecko)"})
+    client.post("/feed.json")  # Flask's 405: counted as before, as no route's
+    make_app(tmp_path / "empty", None).test_client().get("/search-feed.json")
+    samples, requests = exposed(), "roku_feed_http_requests_total"
+    assert value(samples, requests, route="/feed.json", status="200") == 1
+    assert value(samples, requests, route="unmatched", status="405") == 1
+    assert value(samples, requests, route="/search-feed.json", status="503") == 1
+    assert value(samples, "roku_feed_last_roku_fetch_timestamp_seconds") > 0  # a HEAD is a fetch too
+
+
 def test_a_poll_that_raises_is_counted_and_polling_goes_on() -> None:
     calls, stop = [], threading.Event()
 

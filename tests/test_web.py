@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import AUTH, CORPUS, TOKEN, article, make_app
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from roku_feed.validation import validate_feed
 
@@ -87,6 +88,72 @@ def test_before_any_publish_the_feed_is_503_and_not_ready(tmp_path) -> None:
     assert response.headers["Retry-After"] == "30"
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+def test_head_answers_as_get_does_without_a_body(client, tmp_path) -> None:
+    get = client.get("/feed.json", headers={"Accept-Encoding": "gzip"})
+    head = client.head("/feed.json", headers={"Accept-Encoding": "gzip"})
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers == get.headers  # Content-Length of the gzip body included
+    revalidated = client.head("/feed.json", headers={"If-None-Match": get.headers["ETag"]})
+    assert revalidated.status_code == 304 and revalidated.data == b""
+    empty = make_app(tmp_path / "empty", None).test_client()
+    unavailable, head = empty.get("/search-feed.json"), empty.head("/search-feed.json")
+    assert head.status_code == 503 and head.data == b"" and head.headers == unavailable.headers
+    assert unavailable.json["instance"] == "/search-feed.json"
+
+
+def test_revalidation_without_if_none_match_uses_if_modified_since(client) -> None:
+    first = client.get("/feed.json", headers={"Accept-Encoding": "gzip"})
+    since = {"Accept-Encoding": "gzip", "If-Modified-Since": first.headers["Last-Modified"]}
+    response = client.get("/feed.json", headers=since)
+    assert response.status_code == 304 and response.headers["ETag"] == first.headers["ETag"]
+    assert "Last-Modified" not in response.headers and "Content-Length" not in response.headers
+    stale_tag = client.get("/feed.json", headers={**since, "If-None-Match": '"stale"'})
+    assert stale_tag.status_code == 200 and stale_tag.data == first.data  # If-None-Match decides
+
+
+@pytest.mark.parametrize("encoding", ["gzip;q=0", "gzip; q=0.000", "br, GZIP;Q=0", "identity"])
+def test_gzip_refused_or_not_offered_gets_identity_and_its_etag(client, encoding) -> None:
+    plain = client.get("/feed.json")
+    response = client.get("/feed.json", headers={"Accept-Encoding": encoding})
+    assert "Content-Encoding" not in response.headers and response.data == plain.data
+    assert response.headers["ETag"] == plain.headers["ETag"]
+
+
+def test_extra_leading_slashes_and_lower_case_methods_are_served_as_flask_routes_them(client) -> None:
+    plain = client.get("/feed.json")
+    environ = EnvironBuilder(path="/feed.json").get_environ()
+    environ.update(PATH_INFO="//feed.json", REQUEST_METHOD="get")
+    body, status, headers = run_wsgi_app(client.application, environ)
+    assert status == "200 OK" and b"".join(body) == plain.data and headers["ETag"] == plain.headers["ETag"]
+
+
+def test_other_methods_on_the_feeds_are_flasks_405_and_options(client) -> None:
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        response = client.open("/search-feed.json", method=method)
+        assert response.status_code == 405 and response.mimetype == "application/problem+json"
+        assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    options = client.options("/feed.json")
+    assert options.status_code == 200 and "HEAD" in options.headers["Allow"]
+
+
+def test_each_publish_is_served_with_its_own_validators_at_once(client) -> None:
+    before = client.get("/feed.json", headers={"Accept-Encoding": "gzip"})
+    assert client.post("/api/v1/articles", json=article(9), headers=AUTH).status_code == 200
+    after = client.get(
+        "/feed.json", headers={"Accept-Encoding": "gzip", "If-None-Match": before.headers["ETag"]}
+    )
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    assert "Story 9" in {i["title"] for i in json.loads(gzip.decompress(after.data))["shortFormVideos"]}
+    assert after.headers["Content-Length"] == str(len(after.data))
+
+
+def test_cache_control_follows_the_configuration(tmp_path, content) -> None:
+    app = make_app(tmp_path, content, CACHE_MAX_AGE=5, STALE_WHILE_REVALIDATE=30)
+    assert app.extensions["publisher"].refresh().live
+    response = app.test_client().get("/feed.json")
+    assert response.headers["Cache-Control"] == "public, max-age=5, stale-while-revalidate=30"
 
 
 # --- operator API: writes -----------------------------------------------------------------

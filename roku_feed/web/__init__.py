@@ -8,7 +8,6 @@ No thread is started here.
 
 from __future__ import annotations
 
-import time
 import typing as t
 from pathlib import Path
 
@@ -21,14 +20,11 @@ from roku_feed.web import api, feeds, openapi, ops, pages, problems
 from roku_feed.web.config import load_config
 from roku_feed.web.state import ServerState
 
-_FEEDS = frozenset(("/feed.json", "/search-feed.json"))
-
 
 def _count_request(response: Response) -> Response:
+    """Count what Flask answered (feeds.FeedServer counts the feeds it answers itself)."""
     rule = request.url_rule.rule if request.url_rule else "unmatched"
     metrics.count_request(rule, response.status_code)
-    if rule in _FEEDS and "roku" in request.headers.get("User-Agent", "").lower():
-        metrics.roku_fetch(time.time())
     return response
 
 
@@ -40,8 +36,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     data_dir = Path(settings["DATA_DIR"])
     store = SnapshotStore(data_dir / "snapshots", keep=int(settings["KEEP_SNAPSHOTS"]))
+    live = LiveSnapshot(store)  # loads the live snapshot now: before the first request
     app.extensions["roku_feed"] = ServerState(
-        live=LiveSnapshot(store),  # loads the live snapshot now: before the first request
+        live=live,
         store=store,
         data_dir=data_dir,
         writer=writer or PublisherClient(data_dir),
@@ -50,4 +47,5 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
         app.register_blueprint(blueprint)
     problems.register(app)
     app.after_request(_count_request)
+    feeds.install(app, live)
     return app

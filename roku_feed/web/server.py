@@ -27,16 +27,26 @@ def split_bind(bind: str) -> tuple[str, int]:
 
 
 def run_server(
-    bind: str, *, workers: int, threads: int, access_log: bool, environ: t.Mapping[str, str]
+    bind: str,
+    *,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    environ: t.Mapping[str, str],
+    app: str = "roku_feed.web:create_app",
 ) -> None:
-    """Serve `roku_feed.web:create_app()` until SIGTERM or SIGINT; `environ` goes to the workers."""
+    """Serve `app()` (a factory, "module:name") until SIGTERM or SIGINT; `environ` goes to the workers.
+
+    The serving benchmark runs its plain Flask view through here too, so that both are measured
+    under exactly the same server settings.
+    """
     from granian.constants import Interfaces
     from granian.server import Server
 
     host, port = split_bind(bind)
     os.environ.update(environ)  # workers start from this process's environment
     Server(
-        "roku_feed.web:create_app",
+        app,
         factory=True,
         interface=Interfaces.WSGI,
         address=host,
