@@ -350,6 +350,7 @@ class Publisher:
         self._dirty = False  # the same inputs would give the same outcome
         if isinstance(outcome, BuildFailed):
             metrics.count_build("failed")
+            log.warning("build failed, the live feed stays: %s", outcome.message)
             _count_skipped(outcome.report)
             return self._record(
                 BuildRecord(
@@ -371,11 +372,18 @@ class Publisher:
         }
         for stage, value in seconds.items():
             metrics.observe_publish(stage, value)
-        metrics.count_build(
-            "identical" if result.reason == "unchanged" else "published" if result.live else "held"
-        )
+        verdict = "identical" if result.reason == "unchanged" else "published" if result.live else "held"
+        metrics.count_build(verdict)
         _count_skipped(outcome.report)
         report = outcome.report
+        log.info(
+            "built %s (%s): %d item(s), %d skipped; build %.3f s, validate %.3f s, publish %.3f s",
+            result.snapshot.id,
+            verdict,
+            len(report.accepted),
+            len(report.skipped),
+            *seconds.values(),
+        )
         return self._record(
             BuildRecord(
                 now,
