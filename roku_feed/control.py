@@ -4,15 +4,15 @@ The publisher listens on an abstract Unix socket named after its data directory 
 no path-length limit and nothing to clean up after a crash) and accepts only peers that know
 the key in `DATA_DIR/publisher.key` (mode 0600, made by the publisher): the
 multiprocessing.connection handshake, then one JSON request and one JSON answer per connection
-(bytes only, never pickle). Errors of roku_feed's own classes cross back as themselves, so the
-API answers a publisher's "snapshot not found" exactly as it would in-process.
+(bytes only, never pickle; orjson, as a build record lists every skipped article). Errors of
+roku_feed's own classes cross back as themselves, so the API answers a publisher's "snapshot
+not found" exactly as it would in-process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import secrets
@@ -22,6 +22,8 @@ import typing as t
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
+
+import orjson
 
 from roku_feed import errors
 from roku_feed.errors import PublisherUnavailableError, RokuFeedError
@@ -89,7 +91,7 @@ class ControlServer:
     def _answer(self, writer: Writer, conn: Connection) -> None:
         with conn:
             try:
-                request = json.loads(conn.recv_bytes(MAX_REQUEST_BYTES))
+                request = orjson.loads(conn.recv_bytes(MAX_REQUEST_BYTES))
                 op, args = request["op"], request.get("args", {})
             except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
                 log.warning("unreadable control request: %s", exc)
@@ -102,7 +104,7 @@ class ControlServer:
                 log.exception("publisher operation %r failed", op)
                 answer = {"ok": False, "error": {"class": "PublisherFailedError", "detail": repr(exc)}}
             with contextlib.suppress(OSError):
-                conn.send_bytes(json.dumps(answer).encode("utf-8"))
+                conn.send_bytes(orjson.dumps(answer))
 
     def close(self) -> None:
         self._closed.set()
@@ -135,10 +137,10 @@ class PublisherClient:
         conn = self._connect()
         with conn:
             try:
-                conn.send_bytes(json.dumps({"op": op, "args": args}).encode("utf-8"))
+                conn.send_bytes(orjson.dumps({"op": op, "args": args}))
                 if not conn.poll(self.timeout):
                     raise PublisherUnavailableError(f"the publisher did not answer within {self.timeout:g} s")
-                answer = json.loads(conn.recv_bytes())
+                answer = orjson.loads(conn.recv_bytes())
             except (OSError, EOFError) as exc:
                 raise PublisherUnavailableError(
                     f"the publisher went away ({exc.__class__.__name__})"
