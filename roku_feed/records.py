@@ -7,7 +7,6 @@ page answer the same whichever worker a request reaches.
 
 from __future__ import annotations
 
-import json
 import typing as t
 from pathlib import Path
 
@@ -28,6 +27,6 @@ def write_record(data_dir: Path, name: str, data: t.Any) -> None:
 def read_record(data_dir: Path, name: str) -> t.Any:
     """The record, or None when it is missing or unreadable (a server never fails on it)."""
     try:
-        return json.loads((data_dir / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return orjson.loads((data_dir / name).read_bytes())
+    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
