@@ -36,9 +36,6 @@ class OrjsonProvider(DefaultJSONProvider):
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         return orjson.dumps(obj).decode("utf-8")
 
-    def loads(self, s: str | bytes, **kwargs: t.Any) -> t.Any:
-        return orjson.loads(s)
-
 
 def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | None = None) -> Flask:
     """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests)."""
