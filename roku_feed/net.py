@@ -37,6 +37,47 @@ class Fetched:
     content: bytes
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 forms that carry an IPv4 address in their last 32 bits: the packet ends up there.
+_EMBEDS_IPV4 = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "64:ff9b::/96",  # NAT64, well-known prefix (RFC 6052)
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "::/96",  # IPv4-compatible, deprecated (RFC 4291); :: and ::1 are handled as themselves
+    )
+)
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translators
+
+
+def leads_to(address: Address) -> Address:
+    """The address traffic to `address` reaches: the IPv4 one inside an IPv4-mapped, NAT64,
+    IPv4-translated or IPv4-compatible, 6to4 or Teredo address; else the address itself."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if int(address) > 1 and any(address in net for net in _EMBEDS_IPV4):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]  # the client behind the relay
+    return address
+
+
+def is_public(address: Address) -> bool:
+    """Whether `address` leads to a globally routable unicast host: not private, loopback,
+    link-local, shared, documentation, reserved, unspecified or multicast, in any disguise."""
+    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
+        return False  # translated by whoever runs it, to anything: never assumed public
+    target = leads_to(address)
+    return target.is_global and not (
+        target.is_multicast or target.is_reserved or target.is_unspecified or target.is_loopback
+    )
+
+
 def check_url(url: str, *, allow_private: bool = False) -> None:
     """Raise UnsafeURLError unless `url` is http(s) and its host resolves to public addresses."""
     parts = urlsplit(url)
@@ -57,8 +98,7 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
         raise FetchError(f"{url}: cannot resolve {parts.hostname}: {exc.strerror}") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        if not (mapped or address).is_global:
+        if not is_public(address):
             raise UnsafeURLError(
                 f"{url}: {parts.hostname} resolves to {address}, which is not a public address;"
                 " refused (private, loopback and link-local targets need explicit permission)"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 import pytest
 from conftest import CORPUS
 
 from roku_feed.errors import FeedTooLargeError, FetchError, UnsafeURLError
-from roku_feed.net import check_url, fetch
+from roku_feed.net import check_url, fetch, is_public
 
 VALID = (CORPUS / "valid" / "minimal.json").read_bytes()
 MB = 1024 * 1024
@@ -140,3 +141,63 @@ def test_sends_a_polite_user_agent(server) -> None:
 def test_connection_refused_is_a_fetch_error() -> None:
     with pytest.raises(FetchError, match="ConnectionError"):
         get("http://127.0.0.1:9/feed.json")
+
+
+# Every form an address can take, and whether it leads to a public host. Checking only: the
+# test resolves IP literals (no DNS) and never connects.
+ADDRESSES = {
+    # IPv4
+    "8.8.8.8": True,
+    "1.1.1.1": True,
+    "127.0.0.1": False,  # loopback
+    "10.0.0.1": False,  # private
+    "172.16.5.4": False,
+    "192.168.1.1": False,
+    "169.254.169.254": False,  # link-local (cloud metadata)
+    "100.64.0.1": False,  # shared address space (carrier NAT)
+    "0.0.0.0": False,  # unspecified
+    "192.0.2.1": False,  # documentation
+    "224.0.0.1": False,  # multicast
+    "239.255.255.250": False,
+    "240.0.0.1": False,  # reserved
+    "255.255.255.255": False,  # broadcast
+    # IPv6
+    "2606:4700:4700::1111": True,
+    "::1": False,  # loopback
+    "::": False,  # unspecified
+    "fe80::1": False,  # link-local
+    "fc00::1": False,  # unique local
+    "ff02::1": False,  # multicast
+    "ff0e::1": False,  # global-scope multicast: still not a host
+    "2001:db8::1": False,  # documentation
+    # IPv6 forms that lead to an IPv4 address
+    "::ffff:8.8.8.8": True,  # IPv4-mapped
+    "::ffff:127.0.0.1": False,
+    "::ffff:0:7f00:1": False,  # IPv4-translated, 127.0.0.1
+    "::ffff:0:808:808": True,
+    "::7f00:1": False,  # IPv4-compatible, 127.0.0.1
+    "::a00:1": False,  # IPv4-compatible, 10.0.0.1
+    "::808:808": True,
+    "64:ff9b::a00:1": False,  # NAT64 to 10.0.0.1
+    "64:ff9b::a9fe:a9fe": False,  # NAT64 to 169.254.169.254
+    "64:ff9b::7f00:1": False,
+    "64:ff9b::808:808": True,  # NAT64 to 8.8.8.8
+    "64:ff9b:1::808:808": False,  # local-use NAT64: whatever its operator makes of it
+    "2002:7f00:1::1": False,  # 6to4 of 127.0.0.1
+    "2002:a00:1::1": False,  # 6to4 of 10.0.0.1
+    "2002:808:808::1": True,
+    "2001:0:808:808:0:0:f5ff:fffe": False,  # Teredo, client 10.0.0.1 (stored inverted)
+    "2001:0:808:808:0:0:f7f7:fbfb": True,  # Teredo, client 8.8.4.4
+}
+
+
+@pytest.mark.parametrize(("text", "public"), ADDRESSES.items(), ids=list(ADDRESSES))
+def test_every_form_of_address_is_judged_by_where_it_leads(text: str, public: bool) -> None:
+    assert is_public(ipaddress.ip_address(text)) is public
+    host = f"[{text}]" if ":" in text else text
+    if public:
+        check_url(f"http://{host}/feed.json")  # passes the check; nothing is fetched
+    else:
+        with pytest.raises(UnsafeURLError, match="not a public address"):
+            check_url(f"http://{host}/feed.json")
+        check_url(f"http://{host}/feed.json", allow_private=True)  # unless the operator allows it
