@@ -9,6 +9,7 @@ does for each one by content.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import typing as t
 from dataclasses import dataclass
@@ -147,8 +148,9 @@ class VideoSchema(_Strict):
     def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
         if isinstance(data, dict):
             data = {**data, **{k: _upper(data[k]) for k in ("type", "quality") if k in data}}
-            if isinstance(data.get("duration"), float):  # 142.4 seconds -> 142
-                data["duration"] = round(data["duration"])
+            duration = data.get("duration")
+            if isinstance(duration, float):  # 142.4 seconds -> 142; inf and nan stay unreadable
+                data["duration"] = round(duration) if math.isfinite(duration) else str(duration)
         return data
 
     @post_load

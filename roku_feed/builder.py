@@ -9,6 +9,7 @@ fails validation is never returned: the build raises BuildError instead.
 
 from __future__ import annotations
 
+import logging
 import time
 import typing as t
 from collections.abc import Iterable
@@ -20,12 +21,14 @@ import orjson
 from roku_feed.articles import Article, infer_video_type, is_http, item_id
 from roku_feed.channel import Channel
 from roku_feed.errors import BuildError
-from roku_feed.sources import Skipped
+from roku_feed.sources import CONTAINED, Skipped
 from roku_feed.text import clip, paragraphs, plain
 from roku_feed.validation import Severity, validate_feed
 
 if t.TYPE_CHECKING:
     from roku_feed.probes.client import Prober
+
+log = logging.getLogger("roku_feed.builder")
 
 MAX_TAG = 20
 MAX_PLAYLIST_NAME = 20
@@ -188,6 +191,16 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
     )
     order = (-article.published.timestamp(), ident)
     return Prepared(article, ident, item, warnings, len(serialize(item)), order)
+
+
+def _prepare_contained(article: Article, channel: Channel) -> Prepared | Skipped:
+    """`prepare`, with what text and URL handling may raise on hostile input turned into a skip."""
+    try:
+        return prepare(article, channel)
+    except CONTAINED as exc:
+        log.warning("%s: skipped, preparing it raised %r", article.source, exc)
+        message = f"The article could not be prepared ({type(exc).__name__}: {exc})"[:500]
+        return _skip(article, "invalid-article", message)
 
 
 def serialize(feed: t.Any) -> str:
@@ -358,7 +371,7 @@ class FeedBuilder:
                     continue
                 result = self._cache.get(outcome)
                 if result is None:
-                    result = self._cache[outcome] = prepare(outcome, self.channel)
+                    result = self._cache[outcome] = _prepare_contained(outcome, self.channel)
             if not probed:
                 seen[id(article)] = (article, result)  # holds the article, so its id stays its own
             used.setdefault(id(result), result)

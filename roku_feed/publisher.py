@@ -30,7 +30,7 @@ from roku_feed.pipeline import BuildFailed, build_snapshot
 from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record, write_record
 from roku_feed.release import PublishResult, Releaser
 from roku_feed.snapshots import FEED, Snapshot, SnapshotStore
-from roku_feed.sources import Skipped, read_sources
+from roku_feed.sources import CONTAINED, Skipped, read_sources
 from roku_feed.sources.index import FileIndex
 from roku_feed.upstreams import Upstream
 
@@ -189,6 +189,11 @@ class Publisher:
                 )
             except RokuFeedError as exc:
                 upstream.failed(exc.detail, base=self.settings.backoff_base, cap=self.settings.backoff_cap)
+                continue
+            except CONTAINED as exc:  # a parser's own error on what the upstream sent
+                log.warning("%s: the response could not be read: %r", upstream.url, exc)
+                detail = f"{upstream.url}: cannot be read ({type(exc).__name__}: {exc})"[:500]
+                upstream.failed(detail, base=self.settings.backoff_base, cap=self.settings.backoff_cap)
                 continue
             upstream.succeeded()
             articles += result.articles

@@ -8,6 +8,7 @@ reason code and a message naming the file (and item), so the editor can fix it.
 
 from __future__ import annotations
 
+import logging
 import os
 import typing as t
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from roku_feed.articles import Article, parse_article
 from roku_feed.errors import ArticleInvalidError, RokuFeedError, SourceError
+
+log = logging.getLogger("roku_feed.sources")
 
 #: Largest article file read from disk; a newsroom article is a few KB.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -139,15 +142,24 @@ def read_file(path: Path, label: str) -> Iterator[RawArticle]:
     yield from reader(raw, label)
 
 
+#: What parsers and converters raise on hostile input (a number too large for a date or an
+#: int, nesting deep enough to exhaust the stack, undecodable text): one input's problem, so it
+#: is skipped with its reason and logged, and every other input is read as usual.
+CONTAINED = (RecursionError, OverflowError, ValueError, TypeError)
+
+
 def _collect(raws: Iterable[RawArticle], result: SourceResult) -> None:
     for data, label in raws:
+        given = data.get("id") if isinstance(data, dict) else None
+        given = given if isinstance(given, str) else None
         try:
             result.articles.append(parse_article(data, label))
         except ArticleInvalidError as exc:
-            given = data.get("id") if isinstance(data, dict) else None
-            result.skipped.append(
-                Skipped(label, "invalid-article", exc.detail, given if isinstance(given, str) else None)
-            )
+            result.skipped.append(Skipped(label, "invalid-article", exc.detail, given))
+        except CONTAINED as exc:
+            log.warning("%s: skipped, the article model raised %r", label, exc)
+            message = f"{label}: cannot be read as an article ({type(exc).__name__}: {exc})"
+            result.skipped.append(Skipped(label, "invalid-article", message[:500], given))
 
 
 def read_path(path: Path, label: str, *, named: bool = False) -> SourceResult:
@@ -163,6 +175,12 @@ def read_path(path: Path, label: str, *, named: bool = False) -> SourceResult:
         if named:
             raise
         result.skipped.append(Skipped(label, "unreadable-file", exc.detail))
+    except CONTAINED as exc:
+        if named:
+            raise SourceError(f"{label}: cannot be read ({type(exc).__name__}: {exc})"[:500]) from None
+        log.warning("%s: skipped, reading it raised %r", label, exc)
+        message = f"{label}: cannot be read ({type(exc).__name__}: {exc})"
+        result.skipped.append(Skipped(label, "unreadable-file", message[:500]))
     return result
 
 

@@ -62,6 +62,28 @@ def article_from_text(text: str, source: str) -> dict[str, t.Any]:
     return data
 
 
+#: Front matter is a few dozen keys; these bounds keep hostile YAML cheap to refuse.
+MAX_FRONT_MATTER = 64 * 1024
+MAX_YAML_ALIASES = 20
+
+
+def _refuse_alias_bombs(block: str, source: str) -> None:
+    """SourceError for front matter with more aliases than an article needs (a few KB of nested
+    aliases expand to gigabytes for whoever walks the result) or with an alias to itself."""
+    aliases, open_anchors = 0, []
+    for event in yaml.parse(block, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise SourceError(f"{source}: front matter has over {MAX_YAML_ALIASES} YAML aliases")
+            if event.anchor in open_anchors:
+                raise SourceError(f"{source}: front matter has a YAML alias inside its own anchor")
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            open_anchors.append(event.anchor)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            open_anchors.pop()
+
+
 def _split_front_matter(text: str, source: str) -> tuple[dict[t.Any, t.Any], str]:
     lines = text.split("\n")
     if lines[0].rstrip() != FRONT_MATTER_FENCE:
@@ -71,8 +93,14 @@ def _split_front_matter(text: str, source: str) -> tuple[dict[t.Any, t.Any], str
         raise SourceError(
             f"{source}: front matter opened on line 1 is never closed: add a line '---' after it"
         )
+    block = "\n".join(lines[1:end])
+    if len(block) > MAX_FRONT_MATTER:
+        raise SourceError(
+            f"{source}: front matter of {len(block):,} characters, over the {MAX_FRONT_MATTER:,} allowed"
+        )
     try:
-        loaded = yaml.safe_load("\n".join(lines[1:end]))
+        _refuse_alias_bombs(block, source)
+        loaded = yaml.safe_load(block)
         front = _isoformat_dates(loaded, {})
     except yaml.YAMLError as exc:
         raise SourceError(f"{source}: front matter is not valid YAML{_yaml_where(exc)}") from None

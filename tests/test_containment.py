@@ -1,0 +1,102 @@
+"""Hostile content files: each one is skipped with its reason, and the rest of the channel publishes.
+
+Every case here once raised something other than roku_feed's own errors (or ran for minutes),
+which stopped `roku-feed build` and every refresh of the service.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import article, make_app, write_content
+
+FENCE = "---"
+
+
+def front_matter(yaml_text: str) -> str:
+    """A website-layout article whose front matter is `yaml_text`, after a valid start."""
+    head = (
+        "url: https://www.presstv.example/Detail/2026/11/21/1/hostile\n"
+        "published: 2026-11-21T08:00:00+03:00\n"
+        "image: {url: 'https://media.presstv.example/img/h.jpg'}\n"
+    )
+    return f"{FENCE}\n{head}{yaml_text}\n{FENCE}\nNews / Iran\n\nA title\n\nA body paragraph.\n"
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """About 1 KB of YAML whose aliases stand for width**levels strings once expanded."""
+    lines = ['a0: &a0 "lol"']
+    for n in range(1, levels + 1):
+        refs = ", ".join([f"*a{n - 1}"] * width)
+        lines.append(f"a{n}: &a{n} [{refs}]")
+    return "\n".join(lines)
+
+
+HOSTILE = {
+    "alias-bomb.md": (front_matter(alias_bomb()), "unreadable-file", "YAML aliases"),
+    "recursive-alias.md": (front_matter("tags: &a [1, *a]"), "unreadable-file", "inside its own anchor"),
+    "huge-front-matter.md": (front_matter("summary: '" + "x" * 70_000 + "'"), "unreadable-file", "over the"),
+    "infinite-duration.md": (
+        front_matter("video: {url: 'https://media.presstv.example/v.m3u8', duration: .inf}"),
+        "invalid-article",
+        "duration",
+    ),
+    "nan-duration.md": (
+        front_matter("video: {url: 'https://media.presstv.example/v.m3u8', duration: .nan}"),
+        "invalid-article",
+        "duration",
+    ),
+    "overflowing-number.json": (
+        json.dumps(article(7)).replace('"duration": 90', '"duration": 1e400'),
+        "invalid-article",
+        "duration",
+    ),
+    "4301-digit-number.json": (
+        json.dumps(article(8)).replace('"duration": 90', '"duration": ' + "9" * 4301),
+        "unreadable-file",
+        "",
+    ),
+}
+
+
+def hostile_content(folder: Path) -> Path:
+    content = write_content(folder)  # five good articles
+    for name, (text, _, _) in HOSTILE.items():
+        (content / name).write_text(text, encoding="utf-8")
+    return content
+
+
+def reasons(skipped: list[dict]) -> dict[str, tuple[str, str]]:
+    return {s["source"].rsplit("/", 1)[-1]: (s["code"], s["message"]) for s in skipped}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_roku_feed_build_skips_the_hostile_file_and_publishes_the_rest(tmp_path, run_cli, name) -> None:
+    content = write_content(tmp_path / "content")
+    text, code, words = HOSTILE[name]
+    (content / name).write_text(text, encoding="utf-8")
+    report = tmp_path / "report.json"
+    result = run_cli("build", str(content), "-o", str(tmp_path / "feed.json"), "--report", str(report))
+    assert result.exit_code == 0, result.stderr
+    built = json.loads(report.read_text())
+    assert len(built["accepted"]) == 5
+    got_code, message = reasons(built["skipped"])[name]
+    assert got_code == code and words in message
+
+
+def test_the_service_skips_them_all_and_publishes_the_rest(tmp_path) -> None:
+    app = make_app(tmp_path, hostile_content(tmp_path / "content"))
+    record = app.extensions["publisher"].refresh()
+    assert record.ok and record.live and record.accepted == 5
+    skipped = reasons(app.test_client().get("/api/v1/status").json["last_build"]["skipped"])
+    assert {name: skipped[name][0] for name in HOSTILE} == {name: c for name, (_, c, _) in HOSTILE.items()}
+
+
+def test_a_named_hostile_file_stops_the_build_in_one_line(tmp_path, run_cli) -> None:
+    hostile = tmp_path / "4301-digit-number.json"
+    hostile.write_text(HOSTILE[hostile.name][0], encoding="utf-8")
+    result = run_cli("build", str(hostile), "-o", str(tmp_path / "feed.json"))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert str(hostile) in result.stderr and len(result.stderr.strip().splitlines()) == 1
