@@ -24,7 +24,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-from benchlib import CHILD_ENV, ROOT, machine, write_results
+from benchlib import CHILD_ENV, ROOT, machine, stop_group, write_results
 from flask import Flask, Response, request
 
 OUT = ROOT / "bench" / "out" / "serve"
@@ -233,15 +232,8 @@ def start(label: str, port: int, argv: list[str], env: dict[str, str], name: str
 
 
 def stop(server: Server) -> None:
-    """SIGTERM to the contender's process group (its own session), SIGKILL if it lingers."""
-    if server.proc.poll() is not None:
-        return
-    os.killpg(server.proc.pid, signal.SIGTERM)
-    try:
-        server.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.proc.pid, signal.SIGKILL)
-        server.proc.wait()
+    """Stop the contender's process group (its own session)."""
+    stop_group(server.proc)
 
 
 def wait_until(check: t.Callable[[], bool], what: str, server: Server, timeout: float = 60) -> None:

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,17 +24,11 @@ from pathlib import Path
 
 import requests
 from bench_build import OUT, write_directory
-from benchlib import CHILD_ENV, ROOT, machine, write_results
+from benchlib import CHILD_ENV, ROOT, free_port, machine, stop_group, write_results
 
 START, END = "<!-- service-results:start -->", "<!-- service-results:end -->"
 ROKU_FEED = Path(sys.executable).with_name("roku-feed")
 TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Service:
@@ -96,8 +87,7 @@ class Service:
         return response
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=60)
+        stop_group(self.proc, timeout=60)
         self.log.close()
 
 

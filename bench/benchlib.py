@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import re
+import signal
+import socket
 import subprocess
 import sys
 from importlib.metadata import version
@@ -42,6 +44,25 @@ def run_launched(argv: list[str]) -> tuple[float, int, list[str]]:
         sys.exit(f"bench: {' '.join(argv)} failed:\n{done.stdout[-500:]}{done.stderr[-2000:]}")
     wall, rss, _ = lines[-1].split()
     return float(wall), int(rss), lines[:-1]  # ru_maxrss is in KiB on Linux
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_group(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM to a child started in its own session, SIGKILL to the group if it lingers."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def machine(*libraries: str) -> str:
