@@ -13,14 +13,35 @@ import math
 import re
 import typing as t
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from roku_feed.errors import ArticleInvalidError
 from roku_feed.quickload import quick_loader
 
-MAX_ID = 50
+MAX_ID = 50  # Roku's limit on an item id; a longer given id is shortened with a hash
+# Limits of the article model (docs/build.md "Limits"). They bound what one article can cost
+# to store and build, and keep every item well inside any channel's byte budget.
+MAX_GIVEN_ID = 200
+MAX_URL = 2048
+MAX_TITLE = 500
+MAX_SECTION = 200
+MAX_SUMMARY = 10_000
+MAX_BODY = 1_000_000
+MAX_CAPTION_TEXT = 2_000
+MAX_TAGS = 100
+MAX_TAG_TEXT = 200
+MAX_CAPTIONS = 20
+MAX_LANGUAGE = 35
+#: Dates an article may carry: from the Unix epoch to the end of the 21st century (UTC).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+#: A given id: characters a URL path segment carries unencoded (RFC 3986 pchar without "%").
+_GIVEN_ID = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]+")
+#: Whitespace or a control character anywhere in a URL.
+_URL_JUNK = re.compile(r"[\x00-\x20\x7f-\x9f\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]")
 _SLUG = re.compile(r"[^a-z0-9]+")
 _URL_PARTS = re.compile(
     r"\s*([A-Za-z][A-Za-z0-9+.-]*)://(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)(?::(\d*))?([^?#]*)"
@@ -117,6 +138,67 @@ def _broken_text(value: t.Any, path: str = "") -> str | None:
     return None
 
 
+def _check_url(value: str) -> None:
+    """A URL is refused, never repaired: white space or a control character inside it, an
+    unreadable port or bracket, or an http(s) URL without a host (surrounding space is trimmed)."""
+    if len(value) > MAX_URL:
+        raise ValidationError(f"Longer than {MAX_URL:,} characters.")
+    junk = _URL_JUNK.search(value)
+    if junk:
+        raise ValidationError(
+            f"Contains {'white space' if junk.group().isspace() else 'a control character'}"
+            f" ({junk.group()!r}) at character {junk.start() + 1}; percent-encode it."
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ValidationError(f"Not a readable URL ({exc}).") from None
+    if parts.scheme.lower() in ("http", "https") and not parts.hostname:
+        raise ValidationError("An http(s) URL needs a host.")
+
+
+def _check_given_id(value: str) -> None:
+    if not value:
+        raise ValidationError("Empty once surrounding white space is removed.")
+    if len(value) > MAX_GIVEN_ID:
+        raise ValidationError(f"Longer than {MAX_GIVEN_ID} characters.")
+    if not _GIVEN_ID.fullmatch(value) or value.strip(".") == "":
+        raise ValidationError(
+            "Use letters, digits and - _ . ~ : @ ! $ & ' ( ) * + , ; = only (no spaces, slashes, %,"
+            " ? or #), and not only dots."
+        )
+
+
+def _check_moment(value: datetime) -> None:
+    if not EARLIEST <= value < LATEST:
+        raise ValidationError(
+            f"Outside the supported range, {EARLIEST.date()} to {(LATEST.date()).year - 1}-12-31 (UTC)."
+        )
+
+
+def _text(limit: int, *, required: bool = False) -> fields.String:
+    """A text field of at most `limit` characters (and at least one when required)."""
+    length = validate.Length(min=1 if required else 0, max=limit)
+    if required:
+        return fields.String(required=True, validate=length)
+    return fields.String(load_default=None, validate=length)
+
+
+def _url(*, required: bool = False) -> fields.String:
+    checks = [validate.Length(min=1), _check_url]
+    if required:
+        return fields.String(required=True, validate=checks)
+    return fields.String(load_default=None, validate=checks)
+
+
+def _trimmed(data: t.Any, *keys: str) -> t.Any:
+    """Surrounding white space of these string fields removed (as YAML and XML leave it)."""
+    if not isinstance(data, dict) or not any(isinstance(data.get(k), str) for k in keys):
+        return data
+    return {**data, **{k: data[k].strip() for k in keys if isinstance(data.get(k), str)}}
+
+
 class _Strict(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -127,10 +209,14 @@ def _upper(value: t.Any) -> t.Any:
 
 
 class ImageSchema(_Strict):
-    url = fields.String(required=True, validate=validate.Length(min=1))
-    caption = fields.String(load_default=None)
+    url = _url(required=True)
+    caption = _text(MAX_CAPTION_TEXT)
     width = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100_000))
     height = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=100_000))
+
+    @pre_load
+    def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
+        return _trimmed(data, "url")
 
     @post_load
     def make(self, data: dict[str, t.Any], **_: t.Any) -> Image:
@@ -138,7 +224,7 @@ class ImageSchema(_Strict):
 
 
 class VideoSchema(_Strict):
-    url = fields.String(required=True, validate=validate.Length(min=1))
+    url = _url(required=True)
     type = fields.String(load_default=None, validate=validate.OneOf(VIDEO_TYPES))
     quality = fields.String(load_default=None, validate=validate.OneOf(QUALITIES))
     duration = fields.Integer(load_default=None, validate=validate.Range(min=1, max=366 * 24 * 3600))
@@ -147,7 +233,7 @@ class VideoSchema(_Strict):
     @pre_load
     def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
         if isinstance(data, dict):
-            data = {**data, **{k: _upper(data[k]) for k in ("type", "quality") if k in data}}
+            data = {**_trimmed(data, "url"), **{k: _upper(data[k]) for k in ("type", "quality") if k in data}}
             duration = data.get("duration")
             if isinstance(duration, float):  # 142.4 seconds -> 142; inf and nan stay unreadable
                 data["duration"] = round(duration) if math.isfinite(duration) else str(duration)
@@ -158,13 +244,17 @@ class VideoSchema(_Strict):
         return Video(**data)
 
 
+_LANGUAGE = [validate.Length(max=MAX_LANGUAGE), validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+
+
 class CaptionSchema(_Strict):
-    url = fields.String(required=True, validate=validate.Length(min=1))
-    language = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"))
+    url = _url(required=True)
+    language = fields.String(required=True, validate=_LANGUAGE)
     type = fields.String(load_default="SUBTITLE", validate=validate.OneOf(CAPTION_TYPES))
 
     @pre_load
     def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
+        data = _trimmed(data, "url")
         if isinstance(data, dict) and "type" in data:
             data = {**data, "type": _upper(data["type"])}
         return data
@@ -183,23 +273,31 @@ _DATETIME_ERRORS = {
 class ArticleSchema(_Strict):
     """Input shape of an article. Unknown fields are ignored."""
 
-    id = fields.String(load_default=None, validate=validate.Length(min=1))
-    url = fields.String(load_default=None, validate=validate.Length(min=1))
-    guid = fields.String(load_default=None, validate=validate.Length(min=1))
-    title = fields.String(required=True, validate=validate.Length(min=1))
-    section = fields.String(load_default=None)
-    summary = fields.String(load_default=None)
-    body = fields.String(load_default=None)
-    published = fields.AwareDateTime(required=True, format="iso", error_messages=_DATETIME_ERRORS)
-    updated = fields.AwareDateTime(load_default=None, format="iso", error_messages=_DATETIME_ERRORS)
-    tags = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-    language = fields.String(
-        load_default=None, validate=validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    id = fields.String(load_default=None, validate=_check_given_id)
+    url = _url()
+    guid = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_URL))
+    title = _text(MAX_TITLE, required=True)
+    section = _text(MAX_SECTION)
+    summary = _text(MAX_SUMMARY)
+    body = _text(MAX_BODY)
+    published = fields.AwareDateTime(
+        required=True, format="iso", error_messages=_DATETIME_ERRORS, validate=_check_moment
     )
+    updated = fields.AwareDateTime(
+        load_default=None, format="iso", error_messages=_DATETIME_ERRORS, validate=_check_moment
+    )
+    tags = fields.List(
+        fields.String(validate=validate.Length(min=1, max=MAX_TAG_TEXT)),
+        load_default=list,
+        validate=validate.Length(max=MAX_TAGS),
+    )
+    language = fields.String(load_default=None, validate=_LANGUAGE)
     featured = fields.Boolean(load_default=False)
     image = fields.Nested(ImageSchema, load_default=None)
     video = fields.Nested(VideoSchema, load_default=None)
-    captions = fields.List(fields.Nested(CaptionSchema), load_default=list)
+    captions = fields.List(
+        fields.Nested(CaptionSchema), load_default=list, validate=validate.Length(max=MAX_CAPTIONS)
+    )
 
     @pre_load
     def normalize(self, data: t.Any, **_: t.Any) -> t.Any:
@@ -211,8 +309,13 @@ class ArticleSchema(_Strict):
         if isinstance(data.get("tags"), str):  # "a, b" as written in front matter
             data["tags"] = [tag.strip() for tag in data["tags"].split(",") if tag.strip()]
         for key in ("id", "guid", "url"):
-            if isinstance(data.get(key), int | float) and not isinstance(data.get(key), bool):
-                data[key] = str(data[key])
+            value = data.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ValidationError({key: [f"{value} is not an identifier."]})
+                data[key] = str(value)
+            elif isinstance(value, str) and key != "guid":
+                data[key] = value.strip()
         bad = _broken_text(data)
         if bad:
             raise ValidationError(
@@ -294,14 +397,22 @@ def canonical_url(url: str) -> str:
     return f"{scheme.lower()}://{host}{path.rstrip('/') or '/'}"
 
 
+def published_id(given: str) -> str:
+    """The item id a given id is published under: itself, or over 50 characters, shortened stably.
+
+    The API addresses articles through it too, so a given id and its published form both work.
+    """
+    given = given.strip()
+    return given if len(given) <= MAX_ID else f"{given[: MAX_ID - 11]}-{_short_hash(given)}"
+
+
 def item_id(article: Article) -> str | None:
     """The article's id, or one derived from its canonical URL or guid: <= 50 chars, stable forever.
 
     Never derived from file names or order, which change when the newsroom reorganizes files.
     """
     if article.id:
-        given = article.id.strip()
-        return given if len(given) <= MAX_ID else f"{given[: MAX_ID - 11]}-{_short_hash(given)}"
+        return published_id(article.id)
     basis = canonical_url(article.url) if article.url and is_http(article.url) else article.guid
     if not basis:
         return None

@@ -23,7 +23,7 @@ from roku_feed.channel import Channel
 from roku_feed.errors import BuildError
 from roku_feed.sources import CONTAINED, Skipped
 from roku_feed.text import clip, paragraphs, plain
-from roku_feed.validation import Severity, validate_feed
+from roku_feed.validation import Finding, Severity, validate_feed
 
 if t.TYPE_CHECKING:
     from roku_feed.probes.client import Prober
@@ -44,6 +44,7 @@ SKIP_REASONS = {
     "unknown-video-type": "The video type is not given and cannot be told from the URL.",
     "no-image": "The article has no image for the thumbnail.",
     "bad-media-url": "A video, image or caption URL is not an absolute http(s) URL.",
+    "invalid-item": "The item made from the article fails feed validation; the rest is published.",
     "broken-video": "With probe_media: the video is unreachable, of the wrong type, unreadable, or live.",
     "broken-image": "With probe_media: the image is unreachable, not an image, or smaller than 800x450.",
     "superseded": "Another article has the same id and changed later; that one is published.",
@@ -109,25 +110,31 @@ class Prepared:
     order: tuple[float, str] = (0.0, "")  # newest first, then by id
 
 
-def _skip(article: Article, code: str, message: str, item: str | None = None) -> Skipped:
-    return Skipped(article.source, code, message, item or article.id)
+def _skip(
+    article: Article, code: str, message: str, item: str | None = None, field: str | None = None
+) -> Skipped:
+    return Skipped(article.source, code, message, item or article.id, field)
 
 
 def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
-    """Turn one article into a shortFormVideo item, or say why it cannot be one."""
+    """Turn one article into a shortFormVideo item, or say why it cannot be one (and which field)."""
     ident = item_id(article)
     if ident is None:
-        return _skip(article, "no-id", "No id, url or guid: give the article an id or its canonical URL.")
+        return _skip(
+            article, "no-id", "No id, url or guid: give the article an id or its canonical URL.", field="id"
+        )
     title = plain(article.title)
     if not title:
-        return _skip(article, "no-title", "The title is empty once HTML is removed.", ident)
+        return _skip(article, "no-title", "The title is empty once HTML is removed.", ident, "title")
     video = article.video
     if video is None:
-        return _skip(article, "no-video", "No video: Roku can only publish playable items.", ident)
+        return _skip(article, "no-video", "No video: Roku can only publish playable items.", ident, "video")
     if not is_http(video.url):
-        return _skip(article, "bad-media-url", f"video.url {video.url!r} is not an http(s) URL.", ident)
+        return _skip(
+            article, "bad-media-url", f"video.url {video.url!r} is not an http(s) URL.", ident, "video.url"
+        )
     if not video.duration:
-        return _skip(article, "no-duration", "video.duration (seconds) is missing.", ident)
+        return _skip(article, "no-duration", "video.duration (seconds) is missing.", ident, "video.duration")
     video_type = video.type or infer_video_type(video.url)
     if video_type is None:
         return _skip(
@@ -135,17 +142,26 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
             "unknown-video-type",
             f"video.type is not given and {video.url!r} does not show it; set video.type.",
             ident,
+            "video.type",
         )
     if article.image is None:
-        return _skip(article, "no-image", "No image: Roku needs a thumbnail for every item.", ident)
+        return _skip(article, "no-image", "No image: Roku needs a thumbnail for every item.", ident, "image")
     if not is_http(article.image.url):
         return _skip(
-            article, "bad-media-url", f"image.url {article.image.url!r} is not an http(s) URL.", ident
+            article,
+            "bad-media-url",
+            f"image.url {article.image.url!r} is not an http(s) URL.",
+            ident,
+            "image.url",
         )
     for i, caption in enumerate(article.captions):
         if not is_http(caption.url):
             return _skip(
-                article, "bad-media-url", f"captions[{i}].url {caption.url!r} is not an http(s) URL.", ident
+                article,
+                "bad-media-url",
+                f"captions[{i}].url {caption.url!r} is not an http(s) URL.",
+                ident,
+                f"captions[{i}].url",
             )
 
     short, long_ = descriptions(article)
@@ -252,6 +268,21 @@ def winner_key(item: Prepared | Article) -> tuple[float, float, str]:
     """Of two versions of one item, the larger key wins: changed later, then published later."""
     article = item.article if isinstance(item, Prepared) else item
     return article.changed.timestamp(), article.published.timestamp(), article.source
+
+
+def errors_by_item(feed: dict[str, t.Any], findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    """The error findings inside shortFormVideos items, by the item's id."""
+    videos = feed.get("shortFormVideos", [])
+    out: dict[str, list[Finding]] = {}
+    for finding in findings:
+        parts = (finding.item_pointer or "").split("/")
+        if finding.severity is Severity.ERROR and parts[1:2] == ["shortFormVideos"] and parts[2].isdigit():
+            out.setdefault(videos[int(parts[2])]["id"], []).append(finding)
+    return out
+
+
+def _finding_text(findings: list[Finding]) -> str:
+    return "; ".join(f"{f.code} at {f.pointer}: {f.message}" for f in findings)[:1000]
 
 
 class _Names:
@@ -424,10 +455,29 @@ class FeedBuilder:
             items = kept
         if not items:
             raise BuildError("no publishable article: nothing to put in the feed", report=report)
-        feed, text = self._fit(items, report)
+        feed, text, left_out = self._fit(items, report)
         started = time.perf_counter()
         loaded = validate_feed(feed, size=len(text))
+        bad = {} if loaded.valid else errors_by_item(feed, loaded.findings)
+        if bad:  # one article's item must not stop the channel: leave it out, publish the rest
+            report.skipped += [
+                _skip(p.article, "invalid-item", _finding_text(bad[p.id]), p.id) for p in items if p.id in bad
+            ]
+            items = [p for p in items if p.id not in bad]
+            if not items:
+                raise BuildError("no publishable article: every item fails validation", report=report)
+            feed, text, left_out = self._fit(items, report)
+            loaded = validate_feed(feed, size=len(text))
         report.validate_seconds = time.perf_counter() - started
+        report.skipped += [
+            _skip(
+                p.article,
+                "over-byte-budget",
+                f"Left out to keep the feed within {self.channel.byte_budget:,} characters.",
+                p.id,
+            )
+            for p in left_out
+        ]
         for finding in loaded.findings:
             if finding.severity is Severity.WARNING:
                 report.warnings.append(
@@ -445,7 +495,7 @@ class FeedBuilder:
         report.warnings.sort(key=lambda w: (w["code"], w.get("id", ""), w["message"]))
         return Built(feed, text, report)
 
-    def _assemble(self, items: list[Prepared]) -> dict[str, t.Any]:
+    def assemble(self, items: list[Prepared]) -> dict[str, t.Any]:
         live = _live_feed(self.channel)
         categories, playlists = _rows(items, self.channel, live)
         feed: dict[str, t.Any] = {
@@ -460,21 +510,24 @@ class FeedBuilder:
         feed["playlists"] = playlists
         return feed
 
-    def _fit(self, items: list[Prepared], report: BuildReport) -> tuple[dict[str, t.Any], str]:
-        """The feed with as many of the newest items as the byte budget holds; never a cut feed."""
+    def _fit(
+        self, items: list[Prepared], report: BuildReport
+    ) -> tuple[dict[str, t.Any], str, list[Prepared]]:
+        """The feed with as many of the newest items as the byte budget holds, and those left
+        out; never a cut feed."""
         budget = self.channel.byte_budget
         if budget is None:
-            feed = self._assemble(items)
-            return feed, serialize(feed)
+            feed = self.assemble(items)
+            return feed, serialize(feed), []
         sizes = [p.size for p in items]  # measured once per article, when it was prepared
-        skeleton = len(serialize(self._assemble(items[:1]))) - sizes[0]
+        skeleton = len(serialize(self.assemble(items[:1]))) - sizes[0]
         # The whole feed is at least that skeleton plus every item and the commas between them:
         # when even that is over the budget, it need not be built and serialized to know.
         if skeleton + sum(sizes) + len(sizes) - 1 <= budget:
-            feed = self._assemble(items)
+            feed = self.assemble(items)
             text = serialize(feed)
             if len(text) <= budget:
-                return feed, text
+                return feed, text, []
         # Estimate each item's share (its JSON, a comma, and its id in up to three playlists),
         # keep the newest that fit, then confirm with the real size and trim further if needed.
         total, keep = skeleton, 0
@@ -484,7 +537,7 @@ class FeedBuilder:
                 break
             total, keep = total + cost, keep + 1
         while keep > 0:
-            feed = self._assemble(items[:keep])
+            feed = self.assemble(items[:keep])
             text = serialize(feed)
             if len(text) <= budget:
                 break
@@ -493,16 +546,7 @@ class FeedBuilder:
             raise BuildError(
                 f"not even the newest item fits in the {budget:,}-character budget", report=report
             )
-        report.skipped += [
-            _skip(
-                p.article,
-                "over-byte-budget",
-                f"Left out to keep the feed within {budget:,} characters.",
-                p.id,
-            )
-            for p in items[keep:]
-        ]
-        return feed, text
+        return feed, text, items[keep:]
 
 
 def build_feed(

@@ -1,8 +1,10 @@
 """The catalog: every article the channel knows, in SQLite, so stories outlive the upstream window.
 
 One row per item id (the id the builder would publish it under). Writes are transactions:
-a batch of articles is stored whole or not at all. Upserts are idempotent, and an older
-version never replaces a newer one (the same rule the builder applies to duplicate ids).
+a batch of articles is stored whole or not at all. Upserts are idempotent. Which copy of an id
+is kept (docs/build.md "Which copy wins"): the one that changed later (`updated`, else
+`published`); on the same time, a pushed copy beats a file or upstream copy, and otherwise the
+copy written last wins. A push older than the stored copy is refused whole, never dropped quietly.
 """
 
 from __future__ import annotations
@@ -11,27 +13,31 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from roku_feed.articles import Article, article_to_dict, item_id, parse_article
-from roku_feed.errors import ArticleInvalidError
+from roku_feed.errors import ArticleConflictError, ArticleInvalidError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id      TEXT PRIMARY KEY,
     changed REAL NOT NULL,     -- epoch seconds of updated-else-published: newer wins
     source  TEXT NOT NULL,
-    data    TEXT NOT NULL      -- the article as JSON (article_to_dict)
+    data    TEXT NOT NULL,     -- the article as JSON (article_to_dict)
+    pushed  INTEGER NOT NULL DEFAULT 0  -- 1: written by the push API (wins a tie on `changed`)
 );
 """
 
-
 _UPSERT = (
-    "INSERT INTO articles (id, changed, source, data) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT(id) DO UPDATE SET changed=excluded.changed, source=excluded.source, data=excluded.data "
-    "WHERE excluded.changed >= articles.changed AND excluded.data != articles.data "
+    "INSERT INTO articles (id, changed, source, data, pushed) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET "
+    "changed=excluded.changed, source=excluded.source, data=excluded.data, pushed=excluded.pushed "
+    "WHERE excluded.data != articles.data AND (excluded.changed > articles.changed "
+    "OR (excluded.changed = articles.changed AND excluded.pushed >= articles.pushed)) "
     "RETURNING id"
 )
+_NEWER = "SELECT changed FROM articles WHERE id = ? AND changed > ?"
 
 
 class Catalog:
@@ -46,6 +52,9 @@ class Catalog:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+            if "pushed" not in columns:  # a catalog from before pushes won ties
+                db.execute("ALTER TABLE articles ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0")
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -56,10 +65,11 @@ class Catalog:
         finally:
             db.close()
 
-    def upsert(self, articles: Iterable[Article]) -> list[str]:
+    def upsert(self, articles: Iterable[Article], *, pushed: bool = False) -> list[str]:
         """Store articles in one transaction; return the ids of the rows that changed.
 
-        Raises ArticleInvalidError (and stores nothing) when an article has no derivable id.
+        Raises ArticleInvalidError (and stores nothing) when an article has no derivable id; with
+        `pushed`, ArticleConflictError (and stores nothing) when a stored copy changed later.
         """
         rows = []
         for article in articles:
@@ -71,11 +81,13 @@ class Catalog:
                     errors=[{"field": "id", "message": "Give an id, a url or a guid."}],
                 )
             data = json.dumps(article_to_dict(article), ensure_ascii=False, sort_keys=True)
-            rows.append((ident, article.changed.timestamp(), article.source, data))
+            rows.append((ident, article.changed.timestamp(), article.source, data, int(pushed)))
         written: list[str] = []
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
+                if pushed:
+                    _refuse_older(db, rows)
                 for row in rows:
                     written += [r[0] for r in db.execute(_UPSERT, row)]
                 db.execute("COMMIT")
@@ -120,3 +132,30 @@ class Catalog:
     def ids(self) -> set[str]:
         with self._connect() as db:
             return {row[0] for row in db.execute("SELECT id FROM articles")}
+
+
+def _refuse_older(db: sqlite3.Connection, rows: list[tuple[str, float, str, str, int]]) -> None:
+    """ArticleConflictError naming every pushed row older than its stored copy."""
+    conflicts = []
+    for index, (ident, changed, *_) in enumerate(rows):
+        newer = db.execute(_NEWER, (ident, changed)).fetchone()
+        if newer is not None:
+            conflicts.append(
+                {
+                    "index": index,
+                    "id": ident,
+                    "changed": _iso(changed),
+                    "stored_changed": _iso(newer[0]),
+                }
+            )
+    if conflicts:
+        names = ", ".join(f"{c['id']!r} (stored copy changed {c['stored_changed']})" for c in conflicts[:5])
+        raise ArticleConflictError(
+            f"{len(conflicts)} article(s) older than the stored copy: {names}; nothing was stored."
+            " Push a later `updated` to replace them.",
+            conflicts=conflicts,
+        )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()

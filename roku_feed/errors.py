@@ -109,6 +109,19 @@ class ArticleBatchInvalidError(ArticleInvalidError):
     slug = "article-batch-invalid"
 
 
+class ArticleConflictError(RokuFeedError):
+    """A pushed article is older than the stored copy of the same id; nothing of the push was stored.
+
+    `conflicts` gives, per refused article, its `index`, `id`, its `changed` time and the stored
+    copy's `stored_changed`: push a later `updated` to replace it.
+    """
+
+    status = 409
+    exit_code = 2
+    title = "A newer version is stored"
+    slug = "article-conflict"
+
+
 class ArticleNotFoundError(RokuFeedError):
     """No stored article has this id."""
 

@@ -21,11 +21,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from roku_feed import metrics
-from roku_feed.articles import Article, item_id, parse_article
+from roku_feed.articles import Article, article_to_dict, item_id, published_id
 from roku_feed.builder import BuildReport, FeedBuilder, winner_key
 from roku_feed.catalog import Catalog
 from roku_feed.channel import Channel
 from roku_feed.errors import ArticleNotFoundError, RokuFeedError
+from roku_feed.intake import admit
 from roku_feed.pipeline import BuildFailed, build_snapshot
 from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record, write_record
 from roku_feed.release import PublishResult, Releaser
@@ -140,6 +141,7 @@ class Publisher:
         self.channel = channel
         self.files = {folder: FileIndex() for folder in settings.content_dirs}
         self._stored: dict[int, tuple[Article, str]] = {}  # what the last refresh stored, by object
+        self._lost: dict[int, Skipped] = {}  # of those, the copies the stored one beat, by object
         self._catalog: dict[str, Article] | None = None  # the catalog in memory, loaded on first use
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
         self._lock = threading.RLock()  # one change of the catalog and the live snapshot at a time
@@ -229,10 +231,18 @@ class Publisher:
             winners[ident] = newer
             skipped.append(Skipped(older.source, "superseded", f"Replaced by {newer.source}.", ident))
         fresh = {i: a for i, a in winners.items() if (seen := known.get(id(a))) is None or seen[0] is not a}
-        self._write(fresh)
+        written = set(self._write(fresh))
+        # a copy that lost to the stored one (a push, or a later change) stays reported while it lasts
+        lost = {key: s for key, s in self._lost.items() if key in known and known[key][1] not in fresh}
+        catalog = self._articles()
+        for ident, article in fresh.items():
+            stored = catalog.get(ident)
+            if ident not in written and stored is not None and _differs(stored, article):
+                lost[id(article)] = _superseded(article, stored, ident)
         # kept alive with their ids, so an id() stays its object's
         self._stored = {id(a): (a, i) for i, a in winners.items()}
-        return skipped
+        self._lost = {key: s for key, s in lost.items() if key in self._stored}
+        return skipped + list(self._lost.values())
 
     def _articles(self) -> dict[str, Article]:
         """The catalog in memory (read from SQLite once): a build never re-reads 10,000 rows."""
@@ -240,16 +250,18 @@ class Publisher:
             self._catalog = self.catalog.by_id()
         return self._catalog
 
-    def _write(self, articles: dict[str, Article]) -> None:
-        """Store articles by id (newer wins, as the catalog decides) and mark the build dirty."""
+    def _write(self, articles: dict[str, Article], *, pushed: bool = False) -> list[str]:
+        """Store articles by id (the catalog decides which copy wins), mark the build dirty, and
+        return the ids written."""
         if not articles:
-            return
+            return []
         catalog = self._articles()
-        written = self.catalog.upsert(articles.values())
+        written = self.catalog.upsert(articles.values(), pushed=pushed)
         for ident in written:
             catalog[ident] = articles[ident]
         if written:
             self._dirty = True
+        return written
 
     # --- operations (each one at a time) ------------------------------------------------------
 
@@ -273,19 +285,32 @@ class Publisher:
                 self._source_skipped, self._dirty = skipped, True
             return self._rebuild()
 
-    def push(self, articles: Iterable[Article]) -> BuildRecord:
-        """Store pushed articles (all or none) and republish."""
+    def push(self, articles: Iterable[Article]) -> tuple[list[str], BuildRecord]:
+        """Store pushed articles (all or none: ArticleConflictError when one is older than the
+        stored copy) and republish; return the ids that changed and the build."""
         with self._lock:
-            self._write({t.cast(str, item_id(a)): a for a in articles})
-            return self._rebuild()
+            batch = {t.cast(str, item_id(a)): a for a in articles}
+            written = self._write(batch, pushed=True)
+            replaced = {key: (a, i) for key, (a, i) in self._stored.items() if i in written}
+            for key, (article, ident) in replaced.items():  # the content file's copy lost to the push
+                self._lost[key] = _superseded(article, batch[ident], ident)
+            if replaced:
+                self._source_skipped = sorted(
+                    {*self._source_skipped, *(self._lost[key] for key in replaced)},
+                    key=lambda s: (s.code, s.source, s.id or ""),
+                )
+            return written, self._rebuild()
 
     def delete(self, ident: str) -> BuildRecord:
+        """Remove an article, addressed by its item id or by the id it was given."""
+        ident = published_id(ident)
         with self._lock:
             if not self.catalog.delete(ident):
                 raise ArticleNotFoundError(f"No article with id {ident!r}.")
             self._articles().pop(ident, None)
             # a content file that still holds it brings it back at the next refresh, as at a restart
             self._stored = {k: v for k, v in self._stored.items() if v[1] != ident}
+            self._lost = {k: v for k, v in self._lost.items() if k in self._stored}
             self._dirty = True
             return self._rebuild()
 
@@ -297,9 +322,9 @@ class Publisher:
     def call(self, op: str, **args: t.Any) -> dict[str, t.Any]:
         """One write request, as servers send it (see roku_feed.control): JSON in, JSON out."""
         if op == "push":
-            items = args["articles"]
-            articles = [parse_article(item, f"push[{i}]") for i, item in enumerate(items)]
-            return {"stored": len(articles), "build": self.push(articles).to_dict()}
+            articles = admit(args["articles"], self.builder, now=datetime.now(UTC))
+            written, record = self.push(articles)
+            return {"stored": len(articles), "changed": len(written), "build": record.to_dict()}
         if op == "delete":
             return {"deleted": args["id"], "build": self.delete(args["id"]).to_dict()}
         if op == "refresh":
@@ -411,6 +436,20 @@ class Publisher:
         ids = set(accepted)
         published = [a.published for a in articles if item_id(a) in ids]
         return min(published, key=lambda d: d.timestamp()) + timedelta(days=days) if published else None
+
+
+def _differs(one: Article, other: Article) -> bool:
+    return article_to_dict(one) != article_to_dict(other)
+
+
+def _superseded(article: Article, winner: Article, ident: str) -> Skipped:
+    return Skipped(
+        article.source,
+        "superseded",
+        f"The copy from {winner.source} (changed {winner.changed.isoformat()}) is kept; give this one"
+        " a later `updated` to replace it.",
+        ident,
+    )
 
 
 def _count_skipped(report: BuildReport) -> None:

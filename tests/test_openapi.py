@@ -264,6 +264,11 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path) -> 
     call(client, "post", "/api/v1/articles", 200, json=[article(9), article(10)], headers=AUTH)
     pushed = call(client, "post", "/api/v1/articles", 200, json=article(11, tags=["t" * 30]), headers=AUTH)
     assert pushed.json["build"]["warnings"]
+    older = article(9, published="2026-11-01T09:00:00+03:30")
+    conflict = call(client, "post", "/api/v1/articles", 409, json=older, headers=AUTH)
+    assert [(c["index"], c["stored_changed"]) for c in conflict.json["conflicts"]] == [
+        (0, "2026-11-19T05:30:00+00:00")
+    ]
     invalid = call(client, "post", "/api/v1/articles", 422, json=[article(12), {"title": "x"}], headers=AUTH)
     assert [(e["index"], e["field"]) for e in invalid.json["errors"]] == [(1, "published")]
     call(client, "post", "/api/v1/articles", 400, data=b"[", content_type="application/json", headers=AUTH)

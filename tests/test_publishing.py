@@ -82,7 +82,7 @@ def test_a_push_without_any_id_is_refused_at_the_door(tmp_path, content) -> None
     app.extensions["publisher"].refresh()
     response = app.test_client().post("/api/v1/articles", json=article(9, url=None), headers=AUTH)
     assert response.status_code == 422
-    assert response.json["errors"] == [{"index": 0, "field": "id", "message": "Give an id, a url or a guid."}]
+    assert [(e["index"], e["field"]) for e in response.json["errors"]] == [(0, "id")]
 
 
 def test_a_loop_logs_a_failing_cycle_and_runs_the_next(caplog) -> None:

@@ -35,12 +35,15 @@ class Skipped:
     code: str
     message: str
     id: str | None = None
+    field: str | None = None  # the article field at fault, when one is
 
     def to_dict(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {"source": self.source}
         if self.id is not None:
             out["id"] = self.id
         out.update(code=self.code, message=self.message)
+        if self.field is not None:
+            out["field"] = self.field
         return out
 
 

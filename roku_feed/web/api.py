@@ -13,11 +13,8 @@ import typing as t
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from roku_feed.articles import item_id, parse_article
 from roku_feed.checking import check_feed
 from roku_feed.errors import (
-    ArticleBatchInvalidError,
-    ArticleInvalidError,
     MediaProbeTooLargeError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
@@ -161,21 +158,13 @@ def publish(ident: str) -> Response:
 @bp.post("/articles")
 @write_endpoint
 def push_articles() -> Response:
-    """Store one article or a list (all or none), then rebuild and publish."""
+    """Store one article or a list (all or none), then rebuild and publish.
+
+    The publisher judges the batch (roku_feed.intake): 422 for what it would not publish, 409 for
+    an article older than the stored copy; 200 only once every article is stored.
+    """
     data = _json_body().data
-    items = data if isinstance(data, list) else [data]
-    errors = []
-    for index, item in enumerate(items):
-        try:
-            article = parse_article(item, f"push[{index}]")
-        except ArticleInvalidError as exc:
-            errors += [{"index": index, **e} for e in exc.extra["errors"]]
-            continue
-        if item_id(article) is None:
-            errors.append({"index": index, "field": "id", "message": "Give an id, a url or a guid."})
-    if errors:
-        raise ArticleBatchInvalidError(f"{len(errors)} field error(s); nothing was stored.", errors=errors)
-    return jsonify(state().writer.call("push", articles=items))
+    return jsonify(state().writer.call("push", articles=data if isinstance(data, list) else [data]))
 
 
 @bp.delete("/articles/<ident>")
