@@ -47,7 +47,10 @@ SKIP_REASONS = {
     "invalid-item": "The item made from the article fails feed validation; the rest is published.",
     "broken-video": "With probe_media: the video is unreachable, of the wrong type, unreadable, or live.",
     "broken-image": "With probe_media: the image is unreachable, not an image, or smaller than 800x450.",
-    "superseded": "Another article has the same id and changed later; that one is published.",
+    "superseded": (
+        'Another copy of the same id wins (changed later, or pushed: see "Which copy wins");'
+        " that one is published."
+    ),
     "outside-retention": "Published before the channel's retention window.",
     "over-byte-budget": "Left out, oldest first, to keep the feed within the byte budget.",
 }

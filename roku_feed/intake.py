@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from roku_feed.articles import Article, item_id, parse_article
 from roku_feed.builder import FeedBuilder, Prepared, errors_by_item, prepare, serialize
 from roku_feed.errors import ArticleBatchInvalidError, ArticleInvalidError
+from roku_feed.loading import LoadedFeed
 from roku_feed.sources import Skipped
 from roku_feed.validation import validate_feed
 
@@ -52,6 +53,29 @@ def article_field(pointer: str) -> str:
         if pointer == prefix or pointer.startswith(prefix + "/"):
             return name
     return "article"
+
+
+#: What the JSON reader notices and repairs or decides in a feed, but a push must not have.
+_UNREPAIRABLE = {
+    "invalid-unicode": "Contains a lone surrogate escape (not Unicode); send the text in valid UTF-8.",
+    "duplicate-key": "This key is given twice in one object; send it once.",
+}
+
+
+def refuse_repairs(loaded: LoadedFeed) -> None:
+    """A push body with a lone surrogate or a key given twice is refused, never stored repaired
+    (a replacement character) or guessed (one of the two values)."""
+    listed = isinstance(loaded.data, list)
+    errors = []
+    for finding in loaded.findings:
+        if finding.code not in _UNREPAIRABLE:
+            continue
+        steps = [step.replace("~1", "/").replace("~0", "~") for step in finding.pointer.split("/")[1:]]
+        index = int(steps.pop(0)) if listed and steps and steps[0].isdigit() else 0
+        name = "".join(f"[{s}]" if s.isdigit() else f".{s}" for s in steps).lstrip(".") or "article"
+        errors.append({"index": index, "field": name, "message": _UNREPAIRABLE[finding.code]})
+    if errors:
+        raise ArticleBatchInvalidError(f"{len(errors)} field error(s); nothing was stored.", errors=errors)
 
 
 def admit(items: list[t.Any], builder: FeedBuilder, *, now: datetime) -> list[Article]:

@@ -88,8 +88,12 @@ def _find_duplicates(node: t.Any, path: tuple[str | int, ...], out: list[Finding
     return node
 
 
-def parse_feed(raw: bytes, source: str) -> LoadedFeed:
-    """Decode and parse feed bytes; raise FeedLoadError with a one-line reason if impossible."""
+def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
+    """Decode and parse feed bytes; raise FeedLoadError with a one-line reason if impossible.
+
+    With `repair`, lone surrogate escapes are replaced by U+FFFD and reported (a feed is checked
+    as a device would read it); without, they stay in the data, for a model that refuses them.
+    """
     findings: list[Finding] = []
     if raw.startswith(_UTF16_BOMS):
         raise FeedLoadError(f"{source}: encoded as UTF-16; Roku feeds must be UTF-8")
@@ -119,13 +123,21 @@ def parse_feed(raw: bytes, source: str) -> LoadedFeed:
         raise FeedLoadError(f"{source}: not JSON: {reason} at line {line}, column {col}") from None
     except RecursionError:
         raise FeedLoadError(f"{source}: nested too deeply to be a feed") from None
+    except ValueError:  # Python's own cap on the digits of an integer (sys.get_int_max_str_digits)
+        where = _LONG_NUMBER.search(text)
+        line, col = _line_col(text, where.start()) if where else (0, 0)
+        raise FeedLoadError(
+            f"{source}: the number at line {line}, column {col} has over {sys.get_int_max_str_digits():,}"
+            " digits, more than any feed value needs"
+        ) from None
     except FeedLoadError as exc:
         raise FeedLoadError(f"{source}: {exc.detail}") from None
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+    if repair and "\\u" in text and _SURROGATE_ESCAPE.search(text):
         data = _replace_lone_surrogates(data, (), findings)
     return LoadedFeed(source, data, len(text), tuple(findings))
 
 
+_LONG_NUMBER = re.compile("[0-9]{" + str(sys.get_int_max_str_digits() + 1) + ",}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 

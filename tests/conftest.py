@@ -320,10 +320,10 @@ class Service:
         self.wait_until(all_seen, f"{want} workers to answer /readyz", timeout)
         return seen
 
-    def write(self, method: str, path: str, **kwargs: object):
+    def write(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: object):
         import requests
 
-        headers = {"Authorization": f"Bearer {SERVE_TOKEN}"}
+        headers = {"Authorization": f"Bearer {SERVE_TOKEN}", **(headers or {})}
         return requests.request(method, self.url(path), headers=headers, timeout=60, **kwargs)
 
     def stop(self) -> str:

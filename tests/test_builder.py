@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import roku_feed.builder as builder_module
-from roku_feed.articles import Article, canonical_url, infer_video_type, item_id, parse_article
+from roku_feed.articles import Article, Video, canonical_url, infer_video_type, item_id, parse_article
 from roku_feed.builder import (
     SKIP_REASONS,
     FeedBuilder,
@@ -493,3 +493,16 @@ def test_long_bodies_give_the_same_descriptions_as_converting_everything(monkeyp
     fast = descriptions(article)
     monkeypatch.setattr(builder_module, "_leading_paragraphs", text.paragraphs)
     assert descriptions(article) == fast
+
+
+def test_an_item_failing_validation_is_left_out_and_the_rest_is_published() -> None:
+    # Built directly, past the article model (which refuses such a URL), as a bug elsewhere might.
+    good = [make(n) for n in range(1, 4)]
+    poison = Article(**{**{f: getattr(good[0], f) for f in Article.__slots__}, "id": "poison"})
+    spaced = Video(url="https://media.presstv.example/a b.m3u8", duration=60)
+    poison = Article(**{**{f: getattr(poison, f) for f in Article.__slots__}, "video": spaced})
+    feed, report = build_feed([*good, poison], Channel())
+    assert validate_feed(feed).valid
+    assert {item["id"] for item in feed["shortFormVideos"]} == {item_id(a) for a in good}
+    (skip,) = [s for s in report.skipped if s.code == "invalid-item"]
+    assert skip.id == "poison" and "/shortFormVideos/" in skip.message and "url" in skip.message

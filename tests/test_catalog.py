@@ -7,7 +7,7 @@ from test_builder import make
 
 from roku_feed.articles import article_to_dict, item_id, parse_article
 from roku_feed.catalog import Catalog
-from roku_feed.errors import ArticleInvalidError
+from roku_feed.errors import ArticleConflictError, ArticleInvalidError
 
 
 def test_article_round_trips_through_its_dict() -> None:
@@ -76,3 +76,47 @@ def test_unchanged_rows_give_the_same_article_objects(tmp_path) -> None:
     assert second[item_id(edited)] == edited and second[item_id(edited)] is not first[item_id(edited)]
     third = {item_id(a): a for a in reader.articles()}
     assert all(third[ident] is second[ident] for ident in second)  # the edited one is cached in turn
+
+
+def test_on_the_same_time_a_pushed_copy_beats_a_file_copy_and_a_later_push_beats_both(tmp_path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite")
+    same = {"id": "story", "updated": "2026-11-22T00:00:00+00:00"}
+    catalog.upsert([make(1, title="From the file", **same)])
+    assert catalog.upsert([make(1, title="Pushed edit", **same)], pushed=True) == ["story"]
+    assert catalog.upsert([make(1, title="From the file", **same)]) == []  # a rescan or restart
+    assert catalog.upsert([make(1, title="Pushed again", **same)], pushed=True) == ["story"]
+    assert [a.title for a in catalog.articles()] == ["Pushed again"]
+    later = make(1, title="Edited in the file", id="story", updated="2026-11-23T00:00:00+00:00")
+    assert catalog.upsert([later]) == ["story"]
+    assert [a.title for a in catalog.articles()] == ["Edited in the file"]
+
+
+def test_an_older_push_is_refused_whole_naming_the_stored_time(tmp_path) -> None:
+    catalog = Catalog(tmp_path / "c.sqlite")
+    catalog.upsert([make(1, id="story", title="Stored", updated="2026-11-22T00:00:00+00:00")])
+    batch = [make(2, id="other"), make(1, id="story", title="Old", updated="2026-11-21T00:00:00+00:00")]
+    with pytest.raises(ArticleConflictError) as caught:
+        catalog.upsert(batch, pushed=True)
+    assert caught.value.extra["conflicts"] == [
+        {
+            "index": 1,
+            "id": "story",
+            "changed": "2026-11-21T00:00:00+00:00",
+            "stored_changed": "2026-11-22T00:00:00+00:00",
+        }
+    ]
+    assert catalog.ids() == {"story"} and [a.title for a in catalog.articles()] == ["Stored"]
+
+
+def test_a_catalog_from_before_the_pushed_column_is_upgraded_in_place(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE articles (id TEXT PRIMARY KEY, changed REAL NOT NULL,"
+            " source TEXT NOT NULL, data TEXT NOT NULL)"
+        )
+    catalog = Catalog(path)
+    assert catalog.upsert([make(1, id="story")], pushed=True) == ["story"]
+    assert Catalog(path).ids() == {"story"}

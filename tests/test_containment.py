@@ -1,7 +1,8 @@
 """Hostile content files: each one is skipped with its reason, and the rest of the channel publishes.
 
 Every case here once raised something other than roku_feed's own errors (or ran for minutes),
-which stopped `roku-feed build` and every refresh of the service.
+or was read as an article whose item then failed every build: either stopped `roku-feed build`
+and every refresh of the service.
 """
 
 from __future__ import annotations
@@ -52,6 +53,24 @@ HOSTILE = {
         json.dumps(article(7)).replace('"duration": 90', '"duration": 1e400'),
         "invalid-article",
         "duration",
+    ),
+    "blank-id.json": (json.dumps(article(9, id="  ")), "invalid-article", "id: Empty"),
+    "slash-id.json": (json.dumps(article(10, id="a/b")), "invalid-article", "id: Use letters"),
+    "spaced-video-url.json": (
+        json.dumps(article(11, video={"url": "https://media.presstv.example/a b.m3u8", "duration": 9})),
+        "invalid-article",
+        "video.url: Contains white space",
+    ),
+    "huge-title.json": (json.dumps(article(12, title="x" * 1_000_000)), "invalid-article", "title: Length"),
+    "year-9999.json": (
+        json.dumps(article(13, published="9999-12-31T00:00:00+00:00")),
+        "invalid-article",
+        "published: Outside the supported range",
+    ),
+    "lone-surrogate.json": (
+        json.dumps(article(14)).replace('"Story 14"', '"Story \\ud800"'),
+        "invalid-article",
+        "title: Contains a lone surrogate",
     ),
     "4301-digit-number.json": (
         json.dumps(article(8)).replace('"duration": 90', '"duration": ' + "9" * 4301),

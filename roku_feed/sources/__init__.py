@@ -62,7 +62,7 @@ class SourceResult:
 def _json_articles(raw: bytes, source: str) -> Iterator[RawArticle]:
     from roku_feed.loading import parse_feed  # same strict JSON reading as feeds
 
-    data = parse_feed(raw, source).data
+    data = parse_feed(raw, source, repair=False).data  # the article model refuses lone surrogates
     if isinstance(data, list):
         for i, item in enumerate(data):
             yield item, f"{source} [{i}]"

@@ -20,6 +20,7 @@ from roku_feed.errors import (
     UnsupportedMediaTypeError,
     WriteDisabledError,
 )
+from roku_feed.intake import refuse_repairs
 from roku_feed.loading import LoadedFeed, parse_feed
 from roku_feed.snapshots import diff_items
 from roku_feed.validation import Report
@@ -163,7 +164,9 @@ def push_articles() -> Response:
     The publisher judges the batch (roku_feed.intake): 422 for what it would not publish, 409 for
     an article older than the stored copy; 200 only once every article is stored.
     """
-    data = _json_body().data
+    loaded = _json_body()
+    refuse_repairs(loaded)
+    data = loaded.data
     return jsonify(state().writer.call("push", articles=data if isinstance(data, list) else [data]))
 
 
