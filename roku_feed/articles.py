@@ -40,6 +40,8 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 #: A given id: characters a URL path segment carries unencoded (RFC 3986 pchar without "%").
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]+")
+#: An http(s) URL that needs no closer look: printable ASCII, a host name, a port of 1 to 4 digits.
+_PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:[/?#][!-~]*)?")
 #: Whitespace or a control character anywhere in a URL.
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f-\x9f\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]")
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -143,6 +145,8 @@ def _check_url(value: str) -> None:
     unreadable port or bracket, or an http(s) URL without a host (surrounding space is trimmed)."""
     if len(value) > MAX_URL:
         raise ValidationError(f"Longer than {MAX_URL:,} characters.")
+    if _PLAIN_URL.fullmatch(value):  # nearly every URL: printable ASCII, a plain host, a short port
+        return
     junk = _URL_JUNK.search(value)
     if junk:
         raise ValidationError(
@@ -194,9 +198,10 @@ def _url(*, required: bool = False) -> fields.String:
 
 def _trimmed(data: t.Any, *keys: str) -> t.Any:
     """Surrounding white space of these string fields removed (as YAML and XML leave it)."""
-    if not isinstance(data, dict) or not any(isinstance(data.get(k), str) for k in keys):
+    if not isinstance(data, dict):
         return data
-    return {**data, **{k: data[k].strip() for k in keys if isinstance(data.get(k), str)}}
+    padded = {k: v.strip() for k in keys if isinstance(v := data.get(k), str) and v != v.strip()}
+    return {**data, **padded} if padded else data
 
 
 class _Strict(Schema):

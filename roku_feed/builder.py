@@ -212,7 +212,7 @@ def prepare(article: Article, channel: Channel) -> Prepared | Skipped:
     return Prepared(article, ident, item, warnings, len(serialize(item)), order)
 
 
-def _prepare_contained(article: Article, channel: Channel) -> Prepared | Skipped:
+def prepare_contained(article: Article, channel: Channel) -> Prepared | Skipped:
     """`prepare`, with what text and URL handling may raise on hostile input turned into a skip."""
     try:
         return prepare(article, channel)
@@ -405,7 +405,7 @@ class FeedBuilder:
                     continue
                 result = self._cache.get(outcome)
                 if result is None:
-                    result = self._cache[outcome] = _prepare_contained(outcome, self.channel)
+                    result = self._cache[outcome] = prepare_contained(outcome, self.channel)
             if not probed:
                 seen[id(article)] = (article, result)  # holds the article, so its id stays its own
             used.setdefault(id(result), result)
@@ -533,23 +533,27 @@ class FeedBuilder:
                 return feed, text, []
         # Estimate each item's share (its JSON, a comma, and its id in up to three playlists),
         # keep the newest that fit, then confirm with the real size and trim further if needed.
-        total, keep = skeleton, 0
-        for p, size in zip(items, sizes, strict=True):
-            cost = size + 1 + 3 * (len(p.id) + 3)
-            if total + cost > budget:
+        # An item that alone cannot fit is passed over, so it never stops the items behind it.
+        kept: list[Prepared] = []
+        left_out: list[Prepared] = []
+        total = skeleton
+        for index, p in enumerate(items):
+            cost = p.size + 1 + 3 * (len(p.id) + 3)
+            if skeleton + cost > budget:
+                left_out.append(p)
+            elif total + cost > budget:
+                left_out += items[index:]
                 break
-            total, keep = total + cost, keep + 1
-        while keep > 0:
-            feed = self.assemble(items[:keep])
+            else:
+                total += cost
+                kept.append(p)
+        while kept:
+            feed = self.assemble(kept)
             text = serialize(feed)
             if len(text) <= budget:
-                break
-            keep -= 1
-        if keep == 0:
-            raise BuildError(
-                f"not even the newest item fits in the {budget:,}-character budget", report=report
-            )
-        return feed, text, items[keep:]
+                return feed, text, left_out
+            left_out.append(kept.pop())
+        raise BuildError(f"not even the newest item fits in the {budget:,}-character budget", report=report)
 
 
 def build_feed(

@@ -16,10 +16,10 @@ import typing as t
 from datetime import datetime, timedelta
 
 from roku_feed.articles import Article, item_id, parse_article
-from roku_feed.builder import FeedBuilder, Prepared, errors_by_item, prepare, serialize
+from roku_feed.builder import FeedBuilder, Prepared, errors_by_item, prepare_contained, serialize
 from roku_feed.errors import ArticleBatchInvalidError, ArticleInvalidError
 from roku_feed.loading import LoadedFeed
-from roku_feed.sources import Skipped
+from roku_feed.sources import CONTAINED, Skipped
 from roku_feed.validation import validate_feed
 
 # Where a finding inside a built item points -> the article field the value came from.
@@ -89,6 +89,10 @@ def admit(items: list[t.Any], builder: FeedBuilder, *, now: datetime) -> list[Ar
         except ArticleInvalidError as exc:
             errors += [{"index": index, **e} for e in exc.extra["errors"]]
             continue
+        except CONTAINED as exc:  # a parser's own error on a hostile value: this article only
+            message = f"Cannot be read ({type(exc).__name__}: {exc})"[:500]
+            errors.append({"index": index, "field": "article", "message": message})
+            continue
         ident = item_id(article)
         if ident is not None and ident in first:
             errors.append(
@@ -127,7 +131,7 @@ def _publishable(article: Article, builder: FeedBuilder, now: datetime) -> Prepa
     if channel.probe_media and article.video is not None and not article.video.duration:
         # probing fills the duration from the manifest at build time: judge the rest meanwhile
         checked = dataclasses.replace(article, video=dataclasses.replace(article.video, duration=1))
-    outcome = prepare(checked, channel)
+    outcome = prepare_contained(checked, channel)
     if isinstance(outcome, Skipped):
         return outcome
     if channel.retention_days and article.published < now - timedelta(days=channel.retention_days):

@@ -506,3 +506,12 @@ def test_an_item_failing_validation_is_left_out_and_the_rest_is_published() -> N
     assert {item["id"] for item in feed["shortFormVideos"]} == {item_id(a) for a in good}
     (skip,) = [s for s in report.skipped if s.code == "invalid-item"]
     assert skip.id == "poison" and "/shortFormVideos/" in skip.message and "url" in skip.message
+
+
+def test_an_item_too_big_for_the_budget_alone_is_left_out_not_the_whole_build() -> None:
+    long_url = "https://media.presstv.example/" + "c" * 1_900 + ".vtt"
+    giant = make(99, captions=[{"url": long_url, "language": "en"}] * 20)  # the newest article
+    others = [make(n) for n in range(1, 4)]
+    feed, report = build_feed([giant, *others], Channel(byte_budget=10_000))
+    assert {item["id"] for item in feed["shortFormVideos"]} == {item_id(a) for a in others}
+    assert [(s.id, s.code) for s in report.skipped] == [(item_id(giant), "over-byte-budget")]
