@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import article, make_app, write_content
+from conftest import Service, article, fresh_get, make_app, write_content
 
 FENCE = "---"
 
@@ -111,6 +111,26 @@ def test_the_service_skips_them_all_and_publishes_the_rest(tmp_path) -> None:
     assert record.ok and record.live and record.accepted == 5
     skipped = reasons(app.test_client().get("/api/v1/status").json["last_build"]["skipped"])
     assert {name: skipped[name][0] for name in HOSTILE} == {name: c for name, (_, c, _) in HOSTILE.items()}
+
+
+def test_refresh_over_http_answers_200_and_status_names_every_hostile_file(tmp_path) -> None:
+    """Once, every POST /api/v1/refresh answered 500 while /api/v1/status showed the old build as fine."""
+    service = Service(tmp_path / "var", write_content(tmp_path / "content"), workers=2)
+    try:
+        service.wait_ready()
+        for name, (text, _, _) in HOSTILE.items():
+            (tmp_path / "content" / name).write_text(text, encoding="utf-8")
+        refreshed = service.write("POST", "/api/v1/refresh")
+        assert refreshed.status_code == 200, refreshed.text
+        build = refreshed.json()["build"]
+        assert build["ok"] and build["accepted"] == 5
+        status = fresh_get(service.url("/api/v1/status")).json()["last_build"]
+        assert {name: code for name, (code, _) in reasons(status["skipped"]).items()} == {
+            name: code for name, (_, code, _) in HOSTILE.items()
+        }
+        assert status["at"] == build["at"]
+    finally:
+        service.stop()
 
 
 def test_a_named_hostile_file_stops_the_build_in_one_line(tmp_path, run_cli) -> None:
