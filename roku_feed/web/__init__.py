@@ -19,6 +19,7 @@ from roku_feed import metrics
 from roku_feed.control import PublisherClient, Writer
 from roku_feed.snapshots import LiveSnapshot, SnapshotStore
 from roku_feed.web import api, feeds, openapi, ops, pages, problems
+from roku_feed.web.bodies import BoundedRequest
 from roku_feed.web.config import load_config
 from roku_feed.web.state import ServerState
 
@@ -41,6 +42,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests)."""
     settings = load_config(config)
     app = Flask(__name__)
+    app.request_class = BoundedRequest  # a body over MAX_CONTENT_LENGTH is a 413 however it is sent
     app.config.update(settings)
     app.json = OrjsonProvider(app)
     data_dir = Path(settings["DATA_DIR"])
