@@ -137,6 +137,16 @@ def _stored_document(folder: Path, name: str, etag: str | None) -> Document:
     return document
 
 
+def _well_formed(meta: t.Any, ident: str) -> bool:
+    """A meta.json as `SnapshotStore.save` writes it, for this snapshot: what readers rely on."""
+    return (
+        isinstance(meta, dict)
+        and meta.get("id") == ident
+        and isinstance(meta.get("bytes"), dict)
+        and all(isinstance(meta.get(key, {}), dict) for key in ("etag", "item_hashes"))
+    )
+
+
 class SnapshotStore:
     """Snapshots on disk: `snapshots/<id>/` with the files and meta.json; `current` names the live one."""
 
@@ -168,9 +178,12 @@ class SnapshotStore:
     def meta(self, ident: str) -> dict[str, t.Any]:
         """A snapshot's meta.json (id, created, status, sizes, ETags, item hashes), without its files."""
         try:
-            return json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            meta = json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+        if not _well_formed(meta, ident):
+            raise SnapshotNotFoundError(f"snapshot {ident!r} is damaged: meta.json is not what was written")
+        return meta
 
     def load(self, ident: str) -> Snapshot:
         """The whole snapshot; the stored gzip twin is reused, so loading never recompresses."""
@@ -179,16 +192,16 @@ class SnapshotStore:
         try:
             etags = meta.get("etag", {})
             documents = {name: _stored_document(folder, name, etags.get(name)) for name in meta["bytes"]}
-        except (OSError, KeyError) as exc:
+            return Snapshot(
+                ident,
+                datetime.fromisoformat(meta["created"]),
+                documents,
+                meta.get("item_hashes", {}),
+                meta.get("status", "published"),
+                meta.get("reason", ""),
+            )
+        except (OSError, KeyError, TypeError, ValueError) as exc:
             raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
-        return Snapshot(
-            meta["id"],
-            datetime.fromisoformat(meta["created"]),
-            documents,
-            meta.get("item_hashes", {}),
-            meta.get("status", "published"),
-            meta.get("reason", ""),
-        )
 
     def set_status(self, snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
         updated = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
@@ -210,9 +223,10 @@ class SnapshotStore:
         return self.root / "current"
 
     def current_id(self) -> str | None:
+        """The live snapshot's id; None when none is, or `current` cannot be read (never an error)."""
         try:
             ident = self.current_path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        except (OSError, ValueError):  # missing, a directory, not UTF-8
             return None
         return ident or None
 
@@ -256,7 +270,7 @@ class LiveSnapshot:
     def current(self) -> Snapshot | None:
         try:
             st = os.stat(self._current)
-        except FileNotFoundError:
+        except OSError:  # nothing published yet, or the data directory is out of reach: keep serving
             return self._snapshot
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         if key != self._key:
