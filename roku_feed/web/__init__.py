@@ -41,6 +41,7 @@ class OrjsonProvider(DefaultJSONProvider):
 def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | None = None) -> Flask:
     """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests)."""
     settings = load_config(config)
+    metrics.start()
     app = Flask(__name__)
     app.request_class = BoundedRequest  # a body over MAX_CONTENT_LENGTH is a 413 however it is sent
     app.config.update(settings)
