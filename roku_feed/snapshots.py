@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from roku_feed.errors import SnapshotNotFoundError
-from roku_feed.files import write_atomic
+from roku_feed.files import fsync_dir, remove_temp_files, write_atomic
 
 FEED = "feed.json"
 SEARCH_FEED = "search-feed.json"
@@ -160,20 +160,30 @@ class SnapshotStore:
         return self.root / "snapshots" / ident
 
     def save(self, snapshot: Snapshot) -> None:
-        """Write the snapshot's files into a temp directory, then rename it into place."""
+        """Write the snapshot's files into a temp directory, then rename it into place.
+
+        Each file is fsynced and so is the temp directory (write_atomic), then the rename is made
+        durable by an fsync of the snapshots directory. A write that fails (a full disk) removes
+        the temp directory: nothing half written stays.
+        """
         final = self._dir(snapshot.id)
         if final.exists():
             return  # identical content at the same second: already stored
-        tmp = self.root / "snapshots" / f".{snapshot.id}.tmp"
+        tmp = final.with_name(f".{snapshot.id}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, doc in snapshot.documents.items():
-            write_atomic(tmp / name, doc.body)
-            write_atomic(tmp / f"{name}.gz", doc.gzipped)
-        write_atomic(
-            tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
-        )
-        tmp.rename(final)
+        try:
+            tmp.mkdir(parents=True)
+            for name, doc in snapshot.documents.items():
+                write_atomic(tmp / name, doc.body)
+                write_atomic(tmp / f"{name}.gz", doc.gzipped)
+            write_atomic(
+                tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
+            )
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        fsync_dir(final.parent)
 
     def meta(self, ident: str) -> dict[str, t.Any]:
         """A snapshot's meta.json (id, created, status, sizes, ETags, item hashes), without its files."""
@@ -233,15 +243,14 @@ class SnapshotStore:
     def set_current(self, ident: str) -> None:
         write_atomic(self.current_path, ident.encode("utf-8"))
 
-    def discard_partial(self) -> list[str]:
-        """Remove snapshot directories a crashed publisher left half written; return their names."""
+    def discard_partial(self) -> list[Path]:
+        """Remove what an interrupted write left (snapshot directories half written, temp files of
+        `current` and of meta.json); return what was removed. The publisher calls it at start."""
         folder = self.root / "snapshots"
-        if not folder.is_dir():
-            return []
-        partial = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
-        for path in partial:
-            shutil.rmtree(path, ignore_errors=True)
-        return sorted(p.name for p in partial)
+        removed = remove_temp_files(self.root) + remove_temp_files(folder)
+        for ident in self.ids():
+            removed += remove_temp_files(folder / ident)
+        return removed
 
     def prune(self) -> None:
         """Keep the newest `keep` snapshots, and always the current one."""
