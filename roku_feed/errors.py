@@ -162,6 +162,15 @@ class BuildError(RokuFeedError):
         self.errors = list(errors)
 
 
+class OutputError(RokuFeedError):
+    """A file the CLI was asked to write could not be written (disk full, read-only, no such folder)."""
+
+    status = 500
+    exit_code = 2
+    title = "Output could not be written"
+    slug = "output-unwritable"
+
+
 class ConfigError(RokuFeedError):
     """The channel configuration is missing or invalid."""
 
