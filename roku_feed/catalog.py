@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+import stat
+import typing as t
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from roku_feed.articles import Article, article_to_dict, item_id, parse_article
 from roku_feed.errors import ArticleConflictError, ArticleInvalidError
+
+log = logging.getLogger("roku_feed.catalog")
+T = t.TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -40,21 +47,49 @@ _UPSERT = (
 _NEWER = "SELECT changed FROM articles WHERE id = ? AND changed > ?"
 
 
-class Catalog:
-    """Articles by item id in one SQLite file (WAL, so readers never wait for a writer)."""
+Row = tuple[str, float, str, str, int]  # id, changed, source, data, pushed
+_ROWS = "SELECT id, changed, source, data, pushed FROM articles ORDER BY id"
+_INSERT = "INSERT INTO articles (id, changed, source, data, pushed) VALUES (?, ?, ?, ?, ?)"
+# SQLite's primary result codes that mean the file is not a usable database: CORRUPT, NOTADB.
+_DAMAGED = frozenset({11, 26})
 
-    def __init__(self, path: str | Path) -> None:
+
+class Catalog:
+    """Articles by item id in one SQLite file (WAL, so readers never wait for a writer).
+
+    The catalog also keeps every row in memory (the same strings the parsed articles hold, so
+    little more memory): when the file is deleted or damaged while the service runs, it is set
+    aside and written again from memory, and the fault is logged and kept in `faults`.
+    """
+
+    def __init__(self, path: str | Path, *, on_repair: Callable[[str], None] | None = None) -> None:
         self.path = str(path)
+        self.faults: list[str] = []  # what was repaired, newest last
+        self._on_repair = on_repair or (lambda _: None)
         # id -> (source, data, the Article parsed from them): what `articles` can hand out again.
         self._parsed: dict[str, tuple[str, str, Article]] = {}
+        self._rows: dict[str, Row] = {}
+        self._inode: int | None = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
-            if "pushed" not in columns:  # a catalog from before pushes won ties
-                db.execute("ALTER TABLE articles ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0")
+        self._run(self._open)
+        self._rows = {row[0]: row for row in self._run(lambda db: db.execute(_ROWS).fetchall())}
+
+    def _open(self, db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+        if "pushed" not in columns:  # a catalog from before pushes won ties
+            db.execute("ALTER TABLE articles ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0")
+        self._inode = self._file_inode()
+
+    def _file_inode(self) -> int | None:
+        """The catalog file's inode; None when it is missing or not a regular file."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_ino if stat.S_ISREG(st.st_mode) else None
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -65,13 +100,43 @@ class Catalog:
         finally:
             db.close()
 
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work` on a connection; a catalog file deleted or damaged meanwhile is repaired first."""
+        if self.path != ":memory:" and self._inode is not None and self._file_inode() != self._inode:
+            self._repair("the catalog file was deleted or replaced")
+        try:
+            with self._connect() as db:
+                return work(db)
+        except sqlite3.DatabaseError as exc:
+            if not _is_damage(exc) or self.path == ":memory:":
+                raise
+            self._repair(f"the catalog file is damaged ({exc})")
+            with self._connect() as db:
+                return work(db)
+
+    def _repair(self, reason: str) -> None:
+        """Set the damaged file aside and write every row kept in memory into a new one."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for suffix in ("", "-wal", "-shm"):  # an old WAL must never be replayed into the new file
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.path + suffix, f"{self.path}{suffix}.damaged-{stamp}")
+        with self._connect() as db:
+            self._open(db)
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(_INSERT, self._rows.values())
+            db.execute("COMMIT")
+        message = f"{reason}; rewritten from memory with {len(self._rows):,} article(s) at {stamp}"
+        self.faults = [*self.faults[-9:], message]
+        log.error("%s", message)
+        self._on_repair(message)
+
     def upsert(self, articles: Iterable[Article], *, pushed: bool = False) -> list[str]:
         """Store articles in one transaction; return the ids of the rows that changed.
 
         Raises ArticleInvalidError (and stores nothing) when an article has no derivable id; with
         `pushed`, ArticleConflictError (and stores nothing) when a stored copy changed later.
         """
-        rows = []
+        rows: dict[str, Row] = {}
         for article in articles:
             ident = item_id(article)
             if ident is None:
@@ -81,26 +146,32 @@ class Catalog:
                     errors=[{"field": "id", "message": "Give an id, a url or a guid."}],
                 )
             data = json.dumps(article_to_dict(article), ensure_ascii=False, sort_keys=True)
-            rows.append((ident, article.changed.timestamp(), article.source, data, int(pushed)))
-        written: list[str] = []
-        with self._connect() as db:
+            rows[ident] = (ident, article.changed.timestamp(), article.source, data, int(pushed))
+
+        def write(db: sqlite3.Connection) -> list[str]:
+            written: list[str] = []
             db.execute("BEGIN IMMEDIATE")
             try:
                 if pushed:
-                    _refuse_older(db, rows)
-                for row in rows:
+                    _refuse_older(db, list(rows.values()))
+                for row in rows.values():
                     written += [r[0] for r in db.execute(_UPSERT, row)]
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:  # SQLite may have rolled back itself (a full disk): keep its error
                     db.execute("ROLLBACK")
                 raise
+            return written
+
+        written = self._run(write)
+        self._rows.update((ident, rows[ident]) for ident in written)
         return written
 
     def delete(self, ident: str) -> bool:
         """Remove one article; True when it existed."""
-        with self._connect() as db:
-            return db.execute("DELETE FROM articles WHERE id = ?", (ident,)).rowcount > 0
+        found = self._run(lambda db: db.execute("DELETE FROM articles WHERE id = ?", (ident,)).rowcount > 0)
+        self._rows.pop(ident, None)
+        return found
 
     def articles(self) -> list[Article]:
         """Every stored article, in id order."""
@@ -114,25 +185,28 @@ class Catalog:
         builder's per-article cache then hits at once. The cache holds each row's text (the
         comparison is exact) and forgets rows that are gone.
         """
-        with self._connect() as db:
-            rows = db.execute("SELECT id, source, data FROM articles ORDER BY id").fetchall()
+        rows = self._run(lambda db: db.execute(_ROWS).fetchall())
         known, parsed = self._parsed, {}
-        for ident, source, data in rows:
+        for ident, _, source, data, _ in rows:
             cached = known.get(ident)
             if cached is not None and cached[0] == source and cached[1] == data:
                 parsed[ident] = cached
             else:
                 parsed[ident] = (source, data, parse_article(json.loads(data), source))
         self._parsed = parsed  # replaced whole, so a concurrent call never sees it half-built
+        self._rows = {row[0]: row for row in rows}
         return {ident: article for ident, (_, _, article) in parsed.items()}
 
     def __len__(self) -> int:
-        with self._connect() as db:
-            return int(db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        return int(self._run(lambda db: db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]))
 
     def ids(self) -> set[str]:
-        with self._connect() as db:
-            return {row[0] for row in db.execute("SELECT id FROM articles")}
+        return self._run(lambda db: {row[0] for row in db.execute("SELECT id FROM articles")})
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (isinstance(code, int) and code & 0xFF in _DAMAGED) or "no such table: articles" in str(exc)
 
 
 def _refuse_older(db: sqlite3.Connection, rows: list[tuple[str, float, str, str, int]]) -> None:

@@ -87,6 +87,9 @@ class _Metrics:
         )
         self.builds = counter("roku_feed_builds", "Builds by outcome.", "result")
         self.loop_errors = counter("roku_feed_loop_errors", "Unexpected errors in background loops.", "loop")
+        self.faults = counter(
+            "roku_feed_storage_faults", "Storage faults met (and worked around), by kind.", "kind"
+        )
 
 
 _lock = threading.Lock()
@@ -214,6 +217,11 @@ def count_build(result: str) -> None:
 
 def count_loop_error(loop: str) -> None:
     _metrics().loop_errors.labels(loop).inc()
+
+
+def count_fault(kind: str) -> None:
+    """A damaged live snapshot, catalog or data directory met: `live-snapshot`, `catalog`, `data-dir`."""
+    _metrics().faults.labels(kind).inc()
 
 
 def set_upstreams_failing(n: int) -> None:

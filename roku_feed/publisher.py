@@ -131,7 +131,9 @@ class Publisher:
         self.settings = settings
         data_dir = settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(data_dir / "catalog.sqlite")
+        self._started = datetime.now(UTC).isoformat()
+        self._faults: list[dict[str, str]] = []  # storage faults met and repaired, newest last
+        self.catalog = Catalog(data_dir / "catalog.sqlite", on_repair=lambda m: self._fault("catalog", m))
         self.store = SnapshotStore(data_dir / "snapshots", keep=settings.keep_snapshots)
         _remove_leftovers(settings, self.store)
         prober = None
@@ -158,7 +160,26 @@ class Publisher:
             max_drop_share=settings.max_drop_share,
             on_live=_report_live,
         )
-        write_record(data_dir, PUBLISHER, {"pid": os.getpid(), "started": datetime.now(UTC).isoformat()})
+        if self.release.repaired is not None:
+            self._fault("live-snapshot", self.release.repaired)
+        self._write_publisher_record()
+
+    def _fault(self, kind: str, message: str) -> None:
+        """A storage fault met and repaired: counted, and shown by /api/v1/status (publisher.json)."""
+        metrics.count_fault(kind)
+        self._faults = [
+            *self._faults[-19:],
+            {"at": datetime.now(UTC).isoformat(), "kind": kind, "message": message},
+        ]
+        if hasattr(self, "release"):  # once constructed; a fault met earlier is written with the first record
+            self._write_publisher_record()
+
+    def _write_publisher_record(self) -> None:
+        record = {"pid": os.getpid(), "started": self._started, "faults": self._faults}
+        try:
+            write_record(self.settings.data_dir, PUBLISHER, record)
+        except OSError as exc:  # the fault itself may be the disk: the log and the metrics still say it
+            log.error("cannot write %s: %s", PUBLISHER, exc)
 
     # --- intake -----------------------------------------------------------------------------
 

@@ -46,15 +46,33 @@ class Releaser:
         self.max_drop_share = max_drop_share
         self.on_live = on_live or (lambda _: None)
         self.live: Snapshot | None = None
+        self.repaired: str | None = None  # what was wrong with `current` at start, if anything
         current = store.current_id()
+        problem = None
         if current is not None:
             try:
                 self.live = store.load(current)
             except SnapshotNotFoundError as exc:
-                log.error("the live snapshot cannot be loaded: %s", exc.detail)
+                problem = exc.detail
+        elif store.current_path.exists():
+            problem = "snapshots/current does not name a snapshot"
+        if problem is not None:
+            self._repair(problem, current)
         if self.live is not None:
             self._sync_static(self.live)  # e.g. STATIC_DIR newly set, or the directory wiped
             self.on_live(self.live)
+
+    def _repair(self, problem: str, current: str | None) -> None:
+        """Point `current` at the newest intact published snapshot, so every server serves it."""
+        fallback = self.store.newest_intact(besides=current)
+        if fallback is None:
+            self.repaired = f"{problem}; no intact snapshot to serve instead"
+            log.error("the live snapshot cannot be loaded: %s", self.repaired)
+            return
+        self.store.set_current(fallback.id)
+        self.live = fallback
+        self.repaired = f"{problem}; {fallback.id}, the newest intact snapshot, is live again"
+        log.error("the live snapshot cannot be loaded: %s", self.repaired)
 
     def publish(self, snapshot: Snapshot) -> PublishResult:
         """Make `snapshot` live, unless it is live already or would drop too many live items."""

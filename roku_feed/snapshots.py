@@ -124,17 +124,31 @@ def make_snapshot(
     return Snapshot(ident, created, documents, item_hashes(feed))
 
 
-def _stored_document(folder: Path, name: str, etag: str | None) -> Document:
-    """A stored file and its twin; a body whose hash is not the recorded ETag is refused."""
-    body = (folder / name).read_bytes()
+def _checked(path: Path, checksums: dict[str, str]) -> bytes:
+    """A stored file's bytes, refused (OSError) unless they hash to the checksum recorded for them."""
+    data = path.read_bytes()
+    expected = checksums.get(path.name)
+    if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        raise OSError(f"{path.name} is damaged: {len(data):,} bytes that do not match their checksum")
+    return data
+
+
+def _stored_document(folder: Path, name: str, etag: str | None, checksums: dict[str, str]) -> Document:
+    """A stored file and its twin, each verified against its checksum (older snapshots, which
+    recorded none, against the body's ETag)."""
+    body = _checked(folder / name, checksums)
     twin = folder / f"{name}.gz"
-    if not twin.exists():  # snapshots written before twins were stored
+    if not twin.exists() and f"{name}.gz" not in checksums:  # snapshots written before twins were stored
         document = Document.of(body)
     else:
-        document = Document(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', twin.read_bytes())
+        document = Document(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', _checked(twin, checksums))
     if etag is not None and document.etag != etag:
         raise OSError(f"{name} does not match its recorded ETag {etag}")
     return document
+
+
+def _meta_bytes(snapshot: Snapshot, checksums: dict[str, str]) -> bytes:
+    return json.dumps({**snapshot.meta(), "item_hashes": snapshot.items, "files": checksums}).encode()
 
 
 def _well_formed(meta: t.Any, ident: str) -> bool:
@@ -143,7 +157,7 @@ def _well_formed(meta: t.Any, ident: str) -> bool:
         isinstance(meta, dict)
         and meta.get("id") == ident
         and isinstance(meta.get("bytes"), dict)
-        and all(isinstance(meta.get(key, {}), dict) for key in ("etag", "item_hashes"))
+        and all(isinstance(meta.get(key, {}), dict) for key in ("etag", "item_hashes", "files"))
     )
 
 
@@ -173,12 +187,12 @@ class SnapshotStore:
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir(parents=True)
+            checksums = {}
             for name, doc in snapshot.documents.items():
-                write_atomic(tmp / name, doc.body)
-                write_atomic(tmp / f"{name}.gz", doc.gzipped)
-            write_atomic(
-                tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
-            )
+                for file_name, data in ((name, doc.body), (f"{name}.gz", doc.gzipped)):
+                    write_atomic(tmp / file_name, data)
+                    checksums[file_name] = hashlib.sha256(data).hexdigest()
+            write_atomic(tmp / "meta.json", _meta_bytes(snapshot, checksums))
             tmp.rename(final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -200,8 +214,10 @@ class SnapshotStore:
         folder = self._dir(ident)
         meta = self.meta(ident)
         try:
-            etags = meta.get("etag", {})
-            documents = {name: _stored_document(folder, name, etags.get(name)) for name in meta["bytes"]}
+            etags, checksums = meta.get("etag", {}), meta.get("files", {})
+            documents = {
+                name: _stored_document(folder, name, etags.get(name), checksums) for name in meta["bytes"]
+            }
             return Snapshot(
                 ident,
                 datetime.fromisoformat(meta["created"]),
@@ -215,11 +231,20 @@ class SnapshotStore:
 
     def set_status(self, snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
         updated = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
-        write_atomic(
-            self._dir(snapshot.id) / "meta.json",
-            json.dumps({**updated.meta(), "item_hashes": updated.items}).encode(),
-        )
+        checksums = self.meta(snapshot.id).get("files", {})
+        write_atomic(self._dir(snapshot.id) / "meta.json", _meta_bytes(updated, checksums))
         return updated
+
+    def newest_intact(self, *, besides: str | None = None) -> Snapshot | None:
+        """The newest published snapshot whose files all pass their checks (other than `besides`):
+        what is served when the live one is damaged."""
+        for ident in reversed(self.ids()):
+            if ident == besides:
+                continue
+            with contextlib.suppress(SnapshotNotFoundError):
+                if self.meta(ident).get("status", "published") == "published":
+                    return self.load(ident)
+        return None
 
     def ids(self) -> list[str]:
         """Stored snapshot ids, oldest first."""
@@ -264,30 +289,58 @@ class LiveSnapshot:
     """The live snapshot as a server sees it: loaded at start, reloaded as soon as `current` changes.
 
     Every call costs one `stat` of the `current` file (about a microsecond); the publisher
-    replaces that file by rename, so a new inode or mtime means a publish. A snapshot that cannot
-    be loaded leaves the previous one in service.
+    replaces that file by rename, so a new inode or mtime means a publish. A live snapshot that
+    cannot be loaded (`current` garbage or naming a damaged snapshot) is never served: the one in
+    memory stays, or, at start, the newest intact published snapshot; `fault` says so until a
+    good `current` appears.
     """
 
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, *, on_fault: t.Callable[[str], None] | None = None) -> None:
         self.store = store
+        self._on_fault = on_fault or (lambda _: None)
         self._current = os.fspath(store.current_path)  # a str: no path joining per request
         self._key: tuple[int, int, int] | None = None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
-        self.current()
+        self.fault: str | None = None
+        self._reload(self._stat())
 
-    def current(self) -> Snapshot | None:
+    def _stat(self) -> tuple[int, int, int] | None:
         try:
             st = os.stat(self._current)
-        except OSError:  # nothing published yet, or the data directory is out of reach: keep serving
-            return self._snapshot
-        key = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if key != self._key:
-            with self._lock:
-                if key != self._key:
-                    ident = self.store.current_id()
-                    if ident is not None and (self._snapshot is None or self._snapshot.id != ident):
-                        with contextlib.suppress(SnapshotNotFoundError):
-                            self._snapshot = self.store.load(ident)
-                    self._key = key
+        except OSError:  # nothing published yet, or the data directory is out of reach
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def current(self) -> Snapshot | None:
+        key = self._stat()
+        if key is not None and key != self._key:
+            self._reload(key)
         return self._snapshot
+
+    def _reload(self, key: tuple[int, int, int] | None) -> None:
+        with self._lock:
+            if key is not None and key == self._key:
+                return
+            self._key = key
+            ident = self.store.current_id() if key is not None else None
+            if self._snapshot is not None and self._snapshot.id == ident:
+                self.fault = None
+                return
+            problem = None
+            if ident is not None:
+                try:
+                    self._snapshot, self.fault = self.store.load(ident), None
+                    return
+                except SnapshotNotFoundError as exc:
+                    problem = exc.detail
+            elif key is not None:
+                problem = "snapshots/current does not name a snapshot"
+            if self._snapshot is None:  # at start: the newest intact one, if there is any
+                self._snapshot = self.store.newest_intact(besides=ident)
+                if problem is None and self._snapshot is not None:
+                    problem = "snapshots/current is missing"
+            if problem is not None:
+                serving = self._snapshot.id if self._snapshot else "nothing"
+                self.fault = f"the live snapshot cannot be served ({problem}); serving {serving}"
+                self._on_fault(self.fault)

@@ -121,17 +121,25 @@ def test_snapshot_listing_never_500s_when_an_older_meta_file_is_garbage(app, cli
 def test_a_new_worker_never_500s_when_the_live_meta_file_is_garbage(app, client, kind: str) -> None:
     _, newer = two_snapshots(app, client)
     damage_meta(data_dir(app) / "snapshots" / "snapshots" / newer, kind)
+    older = app.extensions["publisher"].store.ids()[0]
     reads_answer(client)  # a running worker keeps the snapshot it loaded
-    fresh = new_worker(app)  # a worker (re)started now cannot load it: nothing is live for it
-    reads_answer(fresh, live=False)
-    assert fresh.get("/readyz").status_code == 503
+    fresh = new_worker(app)  # a worker (re)started now cannot load it: it serves the older one
+    reads_answer(fresh)
+    ready = fresh.get("/readyz")
+    assert ready.status_code == 200 and ready.json["snapshot"] == older
+    assert newer in ready.json["fault"] and f"serving {older}" in ready.json["fault"]
+    assert fresh.get("/api/v1/status").json["live_fault"] == ready.json["fault"]
 
 
 @pytest.mark.parametrize("kind", ["not-json", "empty", "a-directory", "truncated"])
 def test_the_feed_and_status_never_500_when_current_is_garbage(app, client, kind: str) -> None:
     assert client.get("/feed.json").status_code == 200  # this worker serves the live snapshot
+    live = client.get("/readyz").json["snapshot"]
     damage(data_dir(app) / "snapshots" / "current", kind)
     reads_answer(client)
+    assert client.get("/readyz").json["snapshot"] == live  # the one in memory stays
     fresh = new_worker(app)
-    reads_answer(fresh, live=False)
+    reads_answer(fresh)  # the newest intact snapshot, with the fault said
+    ready = fresh.get("/readyz").json
+    assert ready["snapshot"] == live and "cannot be served" in ready["fault"]
     assert fresh.get("/api/v1/snapshots").status_code == 200

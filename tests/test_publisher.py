@@ -150,7 +150,17 @@ def test_a_body_that_does_not_match_its_etag_is_refused(tmp_path) -> None:
     store = SnapshotStore(tmp_path)
     snap = Publisher(store).publish(snapshot_of(range(3))).snapshot
     (tmp_path / "snapshots" / snap.id / FEED).write_bytes(snap.documents[FEED].body[:-10])  # torn
-    with pytest.raises(SnapshotNotFoundError, match="does not match its recorded ETag"):
+    with pytest.raises(SnapshotNotFoundError, match=r"feed\.json is damaged: .* do not match their checksum"):
+        store.load(snap.id)
+
+
+@pytest.mark.parametrize("name", [FEED, f"{FEED}.gz"])
+def test_every_snapshot_file_is_checked_against_its_checksum(tmp_path, name: str) -> None:
+    store = SnapshotStore(tmp_path)
+    snap = Publisher(store).publish(snapshot_of(range(3))).snapshot
+    path = tmp_path / "snapshots" / snap.id / name
+    path.write_bytes(path.read_bytes()[:-1] + bytes([path.read_bytes()[-1] ^ 1]))  # one bit flipped
+    with pytest.raises(SnapshotNotFoundError, match=f"{name} is damaged"):
         store.load(snap.id)
 
 
@@ -159,8 +169,8 @@ def test_loading_reuses_the_stored_gzip_twin_and_reading_meta_loads_no_feed(tmp_
     snap = snapshot_of(range(3))
     Publisher(store).publish(snap)
     folder = tmp_path / "snapshots" / snap.id
-    twin = gzip.compress(snap.documents[FEED].body, compresslevel=1, mtime=0)  # not what Document.of makes
-    (folder / f"{FEED}.gz").write_bytes(twin)
-    assert store.load(snap.id).documents[FEED].gzipped == twin
+    twin = (folder / f"{FEED}.gz").read_bytes()
+    loaded = store.load(snap.id).documents[FEED]
+    assert loaded.stored_gzip == twin and gzip.decompress(loaded.gzipped) == snap.documents[FEED].body
     (folder / FEED).write_bytes(b"damaged")  # meta alone is still readable
     assert store.meta(snap.id)["item_hashes"] == snap.items

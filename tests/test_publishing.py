@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from pathlib import Path
 
+import pytest
 from conftest import AUTH, article, make_app, write_content
 
+from roku_feed.catalog import Catalog
 from roku_feed.publisher import run_loop
 from roku_feed.sources import MAX_FILE_BYTES
 
@@ -101,40 +102,39 @@ def test_a_loop_logs_a_failing_cycle_and_runs_the_next(caplog) -> None:
     assert "test-loop failed" in caplog.text and "injected failure" in caplog.text
 
 
-def test_the_publisher_loop_survives_a_broken_catalog_and_publishes_once_it_is_back(
-    tmp_path, content
+@pytest.mark.parametrize("damage", ["garbage", "deleted", "emptied", "a-directory"])
+def test_a_catalog_damaged_while_running_is_rewritten_from_memory_and_nothing_is_lost(
+    tmp_path, content, damage: str
 ) -> None:
-    app = make_app(tmp_path, content, POLL_INTERVAL=0.05)
+    app = make_app(tmp_path, content)
     publisher = app.extensions["publisher"]
+    client = app.test_client()
     assert publisher.refresh().ok
+    assert (
+        client.post("/api/v1/articles", json=article(9, title="Pushed before"), headers=AUTH).status_code
+        == 200
+    )
     catalog = tmp_path / "var" / "catalog.sqlite"
-    good = tmp_path / "catalog.good"
-    shutil.copy(catalog, good)
-    catalog.write_bytes(b"this is not a database" * 100)  # every cycle now fails inside SQLite
-    (content / "2.json").write_text(json.dumps(article(2, title="After the repair")), encoding="utf-8")
-    failures = threading.Event()
-    stop = threading.Event()
-
-    def cycle() -> None:
-        try:
-            publisher.refresh(force=False)
-        except Exception:
-            failures.set()
-            raise
-        if failures.is_set():
-            stop.set()  # a cycle after the failures went through
-
-    def repair() -> None:
-        failures.wait(timeout=60)
-        shutil.copy(good, catalog)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{catalog}{suffix}").unlink(missing_ok=True)
-
-    fixer = threading.Thread(target=repair)
-    fixer.start()
-    run_loop("poll", cycle, 0.05, stop)
-    fixer.join()
-    assert "After the repair" in app.test_client().get("/feed.json").data.decode()
+    before = publisher.catalog.ids()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{catalog}{suffix}").unlink(missing_ok=True)
+    if damage == "garbage":
+        catalog.write_bytes(b"this is not a database" * 100)
+    elif damage == "emptied":
+        catalog.write_bytes(b"")
+    elif damage == "a-directory":
+        catalog.mkdir()
+    pushed = client.post("/api/v1/articles", json=article(10, title="Pushed after"), headers=AUTH)
+    assert pushed.status_code == 200, pushed.data[:300]
+    (content / "2.json").write_text(json.dumps(article(2, title="Edited after")), encoding="utf-8")
+    assert publisher.refresh().ok
+    feed = client.get("/feed.json").data.decode()
+    assert all(title in feed for title in ("Pushed before", "Pushed after", "Edited after"))
+    reopened = Catalog(catalog)  # what a restart would read: everything, from the new file
+    assert reopened.ids() == publisher.catalog.ids() >= before
+    assert len(publisher.catalog.faults) == 1 and "rewritten from memory" in publisher.catalog.faults[0]
+    status = client.get("/api/v1/status").json
+    assert status["publisher"]["faults"][-1]["message"] == publisher.catalog.faults[0]
 
 
 def test_an_article_deleted_while_its_file_remains_comes_back_at_the_next_refresh(tmp_path, content) -> None:

@@ -48,7 +48,8 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     app.json = OrjsonProvider(app)
     data_dir = Path(settings["DATA_DIR"])
     store = SnapshotStore(data_dir / "snapshots", keep=int(settings["KEEP_SNAPSHOTS"]))
-    live = LiveSnapshot(store)  # loads the live snapshot now: before the first request
+    # loads the live snapshot now, before the first request; a damaged one is counted, never served
+    live = LiveSnapshot(store, on_fault=lambda _: metrics.count_fault("live-snapshot"))
     app.extensions["roku_feed"] = ServerState(
         live=live,
         store=store,

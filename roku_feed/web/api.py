@@ -106,6 +106,7 @@ def status() -> Response:
     return jsonify(
         {
             "live": live.meta() if live else None,
+            "live_fault": server.live.fault,
             "last_build": last,
             "catalog_articles": last.get("catalog_articles", 0) if last else 0,
             "upstreams": server.upstreams(),

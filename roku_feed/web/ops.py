@@ -22,10 +22,11 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Ready: a valid snapshot is live, so Roku devices get a feed; else the feeds' own 503 problem."""
-    snapshot = state().live.current()
+    live = state().live
+    snapshot = live.current()
     if snapshot is None:
-        raise NoFeedPublishedError(worker=os.getpid())  # each worker answers for itself
-    return jsonify(status="ready", snapshot=snapshot.id, worker=os.getpid())
+        raise NoFeedPublishedError(worker=os.getpid(), fault=live.fault)  # each worker answers for itself
+    return jsonify(status="ready", snapshot=snapshot.id, worker=os.getpid(), fault=live.fault)
 
 
 @bp.get("/metrics")
