@@ -25,12 +25,16 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 @dataclass(frozen=True)
 class LoadedFeed:
-    """A parsed feed, the length of its text in characters, and findings made while parsing."""
+    """A parsed feed, the length of its text in characters, and findings made while parsing.
+
+    `text` is the decoded document (after any byte-order mark): what findings are located in.
+    """
 
     source: str
     data: t.Any
     length: int
     findings: tuple[Finding, ...] = ()
+    text: str = ""
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -134,14 +138,14 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
         raise FeedLoadError(f"{source}: {exc.detail}") from None
     if repair and "\\u" in text and _SURROGATE_ESCAPE.search(text):
         data = _replace_lone_surrogates(data, (), findings)
-    return LoadedFeed(source, data, len(text), tuple(findings))
+    return LoadedFeed(source, data, len(text), tuple(findings), text)
 
 
 _LONG_NUMBER = re.compile("[0-9]{" + str(sys.get_int_max_str_digits() + 1) + ",}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def _repaired(text: str) -> str | None:
+def repair_surrogates(text: str) -> str | None:
     """`text` with lone surrogates replaced by U+FFFD, or None when it is valid Unicode."""
     try:
         text.encode("utf-8")
@@ -153,7 +157,7 @@ def _repaired(text: str) -> str | None:
 def _replace_lone_surrogates(node: t.Any, path: tuple[str | int, ...], out: list[Finding]) -> t.Any:
     """Report and repair strings (keys too) holding escapes of lone surrogates: not Unicode at all."""
     if isinstance(node, str):
-        fixed = _repaired(node)
+        fixed = repair_surrogates(node)
         if fixed is None:
             return node
         out.append(
@@ -170,7 +174,7 @@ def _replace_lone_surrogates(node: t.Any, path: tuple[str | int, ...], out: list
     if isinstance(node, dict):
         result = {}
         for key, value in node.items():
-            fixed_key = _repaired(key)
+            fixed_key = repair_surrogates(key)
             if fixed_key is not None:
                 out.append(
                     Finding(
