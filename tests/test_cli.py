@@ -172,6 +172,8 @@ def test_help_documents_exit_codes(run_cli) -> None:
         assert line in text
     for option in ("--format", "--warnings-as-errors", "--max-findings", "--quiet", "--allow-private-urls"):
         assert option in text
+    for words in ("sarif", "--all", "line and column", "folded", "counts as one"):
+        assert words in " ".join(text.split())
 
 
 def test_usage_errors_exit_2(run_cli) -> None:
