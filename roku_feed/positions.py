@@ -70,23 +70,21 @@ def _key(quoted: str) -> str:
     return repair_surrogates(key) or key
 
 
-def _ancestors(pointers: Iterable[str]) -> set[str]:
-    """Every proper ancestor of the pointers ('' included when any pointer is not '')."""
+def _ancestors(pointers: Iterable[str]) -> tuple[set[str], frozenset[str]]:
+    """Every proper ancestor of the pointers ('' included when any pointer is not ''), and the
+    object keys the pointers and ancestors end with (array indexes and all-digit keys left out)."""
     ancestors: set[str] = set()
+    last: set[str] = set()
     for pointer in pointers:
         while pointer:
-            pointer = pointer[: pointer.rfind("/")]
+            cut = pointer.rfind("/")
+            last.add(pointer[cut + 1 :])
+            pointer = pointer[:cut]
             if pointer in ancestors:
                 break
             ancestors.add(pointer)
-    return ancestors
-
-
-def _names(pointers: Iterable[str]) -> frozenset[str]:
-    """The object keys the pointers end with, leaving out array indexes (and all-digit keys)."""
-    last = {p[p.rfind("/") + 1 :] for p in pointers if p}
     keys = (n.replace("~1", "/").replace("~0", "~") for n in last if not (n.isascii() and n.isdigit()))
-    return frozenset(keys)
+    return ancestors, frozenset(keys)
 
 
 def _walk(text: str, wanted: set[str], *, to_the_end: bool) -> tuple[dict[str, int], dict[str, int]]:
@@ -98,9 +96,9 @@ def _walk(text: str, wanted: set[str], *, to_the_end: bool) -> tuple[dict[str, i
     scanner skips those. The walk stops once every wanted pointer is found (unless
     `to_the_end`); a pointer the text lacks makes it go on to the end of the wanted paths.
     """
-    ancestors = _ancestors(wanted)
+    ancestors, names = _ancestors(wanted)
     paths = wanted | ancestors
-    finder = _finder(_names(paths))
+    finder = _finder(names)
     offsets: dict[str, int] = {}
     repeats: dict[str, int] = {}
     pending = len(wanted)
@@ -173,20 +171,6 @@ def _settled(offsets: dict[str, int], repeats: dict[str, int], pointer: str, cod
     return offsets[pointer]
 
 
-def line_columns(text: str, offsets: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """1-based (line, column) of each offset, counting the text once in offset order."""
-    out: dict[int, tuple[int, int]] = {}
-    line, line_start, previous = 1, 0, 0
-    for offset in sorted(set(offsets)):
-        newlines = text.count("\n", previous, offset)
-        if newlines:
-            line += newlines
-            line_start = text.rfind("\n", previous, offset) + 1
-        out[offset] = (line, offset - line_start + 1)
-        previous = offset
-    return out
-
-
 def locate(text: str, findings: Sequence[Finding], *, duplicate_keys: bool = False) -> tuple[Finding, ...]:
     """`findings`, each with the line and column in `text` of the value its pointer names.
 
@@ -198,5 +182,14 @@ def locate(text: str, findings: Sequence[Finding], *, duplicate_keys: bool = Fal
         return ()
     found, repeats = _walk(text, {f.pointer for f in findings}, to_the_end=duplicate_keys)
     offsets = [_settled(found, repeats, f.pointer, f.code) for f in findings]
-    where = line_columns(text, offsets)
-    return tuple(f.at(*where[offset]) for f, offset in zip(findings, offsets, strict=True))
+    placed: list[Finding] = list(findings)
+    line, line_start, previous = 1, 0, 0
+    for index in sorted(range(len(offsets)), key=offsets.__getitem__):  # the text is counted once
+        offset = offsets[index]
+        newlines = text.count("\n", previous, offset)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", previous, offset) + 1
+        placed[index] = findings[index].at(line, offset - line_start + 1)
+        previous = offset
+    return tuple(placed)
