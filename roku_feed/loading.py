@@ -1,7 +1,8 @@
 """Reading a feed from a file, stdin or URL into JSON, with every way bytes can be wrong reported.
 
 Problems that stop us from checking at all (unreadable, not UTF-8, not JSON, too large) raise
-FeedLoadError with a one-line reason that names the line and column. Problems Roku would trip
+FeedLoadError with a one-line reason that names the line and column (for JSON that does not
+parse, also its `line` and `column` members). Problems Roku would trip
 over but that still let us read the feed (a byte-order mark, duplicate keys) become findings.
 """
 
@@ -124,7 +125,9 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
     except json.JSONDecodeError as exc:
         line, col = _line_col(text, exc.pos)
         reason = _explain(text, exc)
-        raise FeedLoadError(f"{source}: not JSON: {reason} at line {line}, column {col}") from None
+        raise FeedLoadError(
+            f"{source}: not JSON: {reason} at line {line}, column {col}", line=line, column=col
+        ) from None
     except RecursionError:
         raise FeedLoadError(f"{source}: nested too deeply to be a feed") from None
     except ValueError:  # Python's own cap on the digits of an integer (sys.get_int_max_str_digits)
@@ -132,7 +135,8 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
         line, col = _line_col(text, where.start()) if where else (0, 0)
         raise FeedLoadError(
             f"{source}: the number at line {line}, column {col} has over {sys.get_int_max_str_digits():,}"
-            " digits, more than any feed value needs"
+            " digits, more than any feed value needs",
+            **({"line": line, "column": col} if where else {}),
         ) from None
     except FeedLoadError as exc:
         raise FeedLoadError(f"{source}: {exc.detail}") from None

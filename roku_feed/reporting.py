@@ -224,8 +224,10 @@ def render_github(results: Sequence[CheckResult], options: RenderOptions) -> str
     for result in results:
         file = _gh_escape(result.source, prop=True)
         if result.report is None:
+            extra = t.cast(RokuFeedError, result.problem).extra
+            where = f",line={extra['line']},col={extra['column']}" if "line" in extra else ""
             lines.append(
-                f"::error file={file},title=feed unreadable::"
+                f"::error file={file}{where},title=feed unreadable::"
                 f"{_gh_escape(summary_line(result, options.strict))}"
             )
             continue

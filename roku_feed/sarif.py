@@ -104,12 +104,18 @@ def render_sarif(results: Sequence[CheckResult], options: RenderOptions) -> str:
         artifacts.append({"location": artifact_location(result.source, cwd), "roles": ["analysisTarget"]})
         if result.report is None:
             problem = t.cast(RokuFeedError, result.problem)
+            physical: dict[str, t.Any] = {"artifactLocation": artifact}
+            if "line" in problem.extra:  # JSON that does not parse: where the parser stopped
+                physical["region"] = {
+                    "startLine": problem.extra["line"],
+                    "startColumn": problem.extra["column"],
+                }
             notifications.append(
                 {
                     "level": "error",
                     "message": {"text": problem.detail},
                     "descriptor": {"id": problem.slug},
-                    "locations": [{"physicalLocation": {"artifactLocation": artifact}}],
+                    "locations": [{"physicalLocation": physical}],
                 }
             )
             continue

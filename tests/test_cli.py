@@ -122,6 +122,14 @@ def test_github_output(run_cli) -> None:
     assert result.exit_code == 1
 
 
+def test_github_points_at_where_json_stops_parsing(run_cli, tmp_path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "providerName": "Press TV",\n}\n', encoding="utf-8")
+    result = run_cli("validate", "--format", "github", str(broken))
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"::error file={broken},line=3,col=1,title=feed unreadable::")
+
+
 def test_warnings_as_errors(run_cli) -> None:
     assert run_cli("validate", WARNING).exit_code == 0
     result = run_cli("validate", "--warnings-as-errors", "--format", "json", WARNING)

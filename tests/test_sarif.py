@@ -130,6 +130,7 @@ def test_a_feed_that_cannot_be_read_is_a_notification(run_cli, here: Path) -> No
     notes = invocation["toolExecutionNotifications"]
     assert [(n["level"], n["descriptor"]["id"]) for n in notes] == [("error", "feed-unreadable")] * 2
     assert "trailing comma" in notes[0]["message"]["text"] and "no such file" in notes[1]["message"]["text"]
+    assert notes[0]["locations"][0]["physicalLocation"]["region"] == {"startLine": 1, "startColumn": 22}
     assert notes[1]["locations"][0]["physicalLocation"]["artifactLocation"] == {
         "uri": "missing.json",
         "uriBaseId": "%SRCROOT%",
