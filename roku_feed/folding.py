@@ -16,19 +16,9 @@ from roku_feed.validation import Finding, Severity
 #: Locations shown for a folded entry; a shape seen at most this often is listed in full.
 EXAMPLES = 3
 
-# A quoted word of letters (kept), other quoted text, a URL, or a number.
-_PART = re.compile(
-    r"""(?P<word>'[A-Za-z]+'|"[A-Za-z]+")|'[^']*'|"[^"]*"|(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s)]*)"""
-    r"|[0-9]+(?:[.,:][0-9]+)*"
-)
-
-
-def _placeholder(match: re.Match[str]) -> str:
-    if match.group("word"):
-        return match.group()
-    if match.group("url"):
-        return "<url>"
-    return "'…'" if match.group()[0] in "'\"" else "<n>"
+_QUOTED = re.compile(r"""'(?![A-Za-z]+')[^']*'|"(?![A-Za-z]+")[^"]*\"""")  # not one word of letters
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s)]*")
+_NUMBER = re.compile(r"[0-9]++(?:[.,:][0-9]++)*+")
 
 
 def message_shape(message: str) -> str:
@@ -40,7 +30,10 @@ def message_shape(message: str) -> str:
     and the same for every other item fold together, while a missing 'title' and a missing
     'genres' stay apart.
     """
-    return _PART.sub(_placeholder, message)
+    shape = _QUOTED.sub("'…'", message)
+    if "://" in shape:
+        shape = _URL.sub("<url>", shape)
+    return _NUMBER.sub("<n>", shape)
 
 
 def fold(findings: Sequence[Finding]) -> tuple[list[Finding], list[list[Finding]]]:
