@@ -1,9 +1,9 @@
 """Reading a feed from a file, stdin or URL into JSON, with every way bytes can be wrong reported.
 
 Problems that stop us from checking at all (unreadable, not UTF-8, not JSON, too large) raise
-FeedLoadError with a one-line reason that names the line and column (for JSON that does not
-parse, also its `line` and `column` members). Problems Roku would trip
-over but that still let us read the feed (a byte-order mark, duplicate keys) become findings.
+FeedLoadError with a one-line reason that names the line and column (JSON that does not parse
+also has them as its `line` and `column` members). Problems Roku would trip over but that still
+let us read the feed (a byte-order mark, duplicate keys) become findings.
 """
 
 from __future__ import annotations
