@@ -77,10 +77,11 @@ def test_every_corpus_finding_is_placed_at_its_value(folder: str, variant: varia
 )
 @pytest.mark.parametrize("variant", variants.INVALID[:20] + variants.WARNING[:8], ids=lambda v: v.name)
 def test_the_same_feed_in_any_layout(layout: dict[str, t.Any], variant: variants.Variant) -> None:
-    text = json.dumps(variants.apply(variant), ensure_ascii=layout.pop("ensure_ascii", False), **layout)
+    options = {"ensure_ascii": False, **layout}
+    text = json.dumps(variants.apply(variant), **options)
     findings = check_feed(text.encode("utf-8"), label="feed.json").report.findings
     assert_placed(text, findings)
-    if "indent" not in layout:
+    if "indent" not in options:
         assert {f.line for f in findings} == {1}
 
 
@@ -112,9 +113,11 @@ def test_columns_count_characters_after_non_ascii_text_and_escapes(ascii_only: b
     assert finding.pointer == "/shortFormVideos/0/content/duration" and finding.line == 1
     assert value_at(text, finding) == "142"
     start = finding.column - 1
-    assert text[start:].startswith('"142"') and text.index(item["title"][:4]) < start
+    assert text[start:].startswith('"142"') and text.index('"title":"Tehr') < start
+    before = text[:start]
+    assert ('\\u6771\\u4eac \\ud83d\\ude00 \\"quoted\\" \\\\ back\\nslash' in before) is ascii_only
     if not ascii_only:  # the text before the value holds multi-byte characters: bytes != characters
-        assert len(text[:start].encode()) > start
+        assert "\u6771\u4eac \U0001f600" in before and len(before.encode()) > start
 
 
 def test_a_duplicate_key_is_placed_at_its_second_occurrence_and_its_value_at_the_last() -> None:
