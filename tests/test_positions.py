@@ -9,7 +9,7 @@ import typing as t
 
 import pytest
 import variants
-from conftest import CORPUS
+from conftest import CORPUS, REAL_FEEDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,6 +83,16 @@ def test_the_same_feed_in_any_layout(layout: dict[str, t.Any], variant: variants
     assert_placed(text, findings)
     if "indent" not in options:
         assert {f.line for f in findings} == {1}
+
+
+@pytest.mark.parametrize(
+    "name", ["doubleacs-roku.json", "media-ccc-de-rokufeed.json", "sgdex-roku-recommends-feed.json"]
+)
+def test_real_publishers_feeds_as_they_were_written(name: str) -> None:
+    path = REAL_FEEDS / name
+    findings = check_feed(path).report.findings
+    assert len(findings) > 50
+    assert_placed(path.read_bytes().decode("utf-8-sig"), [f for f in findings if f.code != "byte-order-mark"])
 
 
 def test_crlf_lines_and_columns_are_those_of_lf() -> None:
