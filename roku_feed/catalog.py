@@ -92,7 +92,8 @@ class Catalog:
                     written += [r[0] for r in db.execute(_UPSERT, row)]
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite may have rolled back itself (a full disk): keep its error
+                    db.execute("ROLLBACK")
                 raise
         return written
 

@@ -20,7 +20,7 @@ import click
 
 from roku_feed import __version__
 from roku_feed.checking import check_feed
-from roku_feed.errors import BuildError, RokuFeedError
+from roku_feed.errors import BuildError, OutputError, RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES
 from roku_feed.reporting import REPORTER_BY_NAME, RenderOptions, exit_code, summary_line
 from roku_feed.validation.catalog import RULES, render_markdown
@@ -313,7 +313,6 @@ def build(
     """
     from roku_feed.builder import FeedBuilder
     from roku_feed.channel import load_channel
-    from roku_feed.files import write_atomic
     from roku_feed.pipeline import BuildFailed, build_snapshot
     from roku_feed.snapshots import FEED, SEARCH_FEED
     from roku_feed.sources import read_sources
@@ -339,17 +338,17 @@ def build(
         sys.exit(exc.exit_code)
     if isinstance(outcome, BuildFailed):
         if report_path:
-            write_atomic(report_path, _json_bytes(outcome.report.to_dict()))
+            _write_output(report_path, _json_bytes(outcome.report.to_dict()))
         click.echo(f"roku-feed: {outcome.message}", err=True)
         for error in outcome.errors[:10]:
             click.echo(f"  {error['code']} {error['pointer']}: {error['message']}", err=True)
         sys.exit(BuildError.exit_code)
     documents = outcome.snapshot.documents
-    write_atomic(output, documents[FEED].body)
+    _write_output(output, documents[FEED].body)
     if search_feed:
-        write_atomic(search_feed, documents[SEARCH_FEED].body)
+        _write_output(search_feed, documents[SEARCH_FEED].body)
     if report_path:
-        write_atomic(report_path, _json_bytes(outcome.report.to_dict()))
+        _write_output(report_path, _json_bytes(outcome.report.to_dict()))
     report = outcome.report
     characters = len(documents[FEED].body.decode("utf-8"))
     click.echo(
@@ -526,6 +525,18 @@ def rules(fmt: str) -> None:
     for rule in RULES.values():
         click.echo(f"{rule.code:<28} {rule.severity.value:<8} {rule.summary}")
         click.echo(f"{'':<37} fix: {rule.fix}")
+
+
+def _write_output(path: str | Path, data: bytes) -> None:
+    """Write one output file whole, or stop with one line naming it (exit 2), never a traceback."""
+    from roku_feed.files import write_atomic
+
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        error = OutputError(f"cannot write {exc.filename or path}: {exc.strerror or exc}")
+        click.echo(f"roku-feed: {error.detail}", err=True)
+        sys.exit(error.exit_code)
 
 
 def main() -> None:

@@ -6,10 +6,13 @@ https://roku-feed.dev/problems/<slug>, so a client can tell problems apart by on
 
 from __future__ import annotations
 
+import errno
 import typing as t
 from types import MappingProxyType
 
 if t.TYPE_CHECKING:
+    import sqlite3
+
     from roku_feed.builder import BuildReport
 
 PROBLEM_TYPE_BASE = "https://roku-feed.dev/problems/"
@@ -159,6 +162,15 @@ class BuildError(RokuFeedError):
         self.errors = list(errors)
 
 
+class OutputError(RokuFeedError):
+    """A file the CLI was asked to write could not be written (disk full, read-only, no such folder)."""
+
+    status = 500
+    exit_code = 2
+    title = "Output could not be written"
+    slug = "output-unwritable"
+
+
 class ConfigError(RokuFeedError):
     """The channel configuration is missing or invalid."""
 
@@ -236,3 +248,71 @@ class WriteDisabledError(RokuFeedError):
     status = 403
     title = "Write API disabled"
     slug = "write-disabled"
+
+
+class StorageUnavailableError(RokuFeedError):
+    """The data directory cannot be written (read-only, or not permitted); the live feed stays.
+
+    `stored` (in the problem) is true when the catalog had committed the change before the
+    failure: it is kept, and the first build after the disk is fixed publishes it. The detail
+    says the same in words, so a person reading only the message knows whether to resend.
+    """
+
+    status = 503
+    title = "Storage unavailable"
+    slug = "storage-unavailable"
+    default_detail = "The data directory cannot be written: it is read-only, or writing is not permitted."
+    until = "once the data directory is writable again"
+
+    def __init__(
+        self, detail: str | None = None, *, stored: bool = False, headers: t.Mapping[str, str] | None = None
+    ) -> None:
+        if stored:
+            outcome = (
+                f"The change was stored in the catalog; the next write or refresh {self.until} publishes it."
+            )
+        else:
+            outcome = f"Nothing was stored; send it again {self.until}."
+        text = f"{detail or self.default_detail} {outcome} The last published feed is still served."
+        super().__init__(text, headers=headers, stored=stored)
+
+
+class StorageFullError(StorageUnavailableError):
+    """The data directory's disk is full, or over its quota; the live feed stays."""
+
+    status = 507
+    title = "Storage full"
+    slug = "storage-full"
+    default_detail = "The data directory's disk is full, or over its quota."
+    until = "once space is freed"
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_UNWRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+# SQLite result codes. Full: FULL, and IOERR_SHMSIZE (the WAL index could not grow: what a
+# full disk gives a write that opens the catalog). Unwritable, by primary code: PERM,
+# READONLY, CANTOPEN.
+_SQLITE_FULL, _SQLITE_IOERR_SHMSIZE = 13, 4874
+_SQLITE_UNWRITABLE = frozenset({3, 8, 14})
+
+
+def storage_error(exc: OSError | sqlite3.Error, *, stored: bool) -> StorageUnavailableError | None:
+    """The answer to a write that failed on the disk, or None when `exc` is not about storage.
+
+    The one place where errno values and SQLite result codes become storage-full (507) or
+    storage-unavailable (503); `stored` says whether the catalog committed before the failure.
+    """
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):  # sqlite3.Error
+        full = code & 0xFF == _SQLITE_FULL or code == _SQLITE_IOERR_SHMSIZE
+        unwritable = code & 0xFF in _SQLITE_UNWRITABLE
+        reason = f"the catalog: {exc} ({getattr(exc, 'sqlite_errorname', code)})"
+    elif isinstance(exc, OSError):
+        full, unwritable = exc.errno in _FULL_ERRNOS, exc.errno in _UNWRITABLE_ERRNOS
+        reason = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc.strerror or exc)
+    else:
+        return None
+    for cls, matches in ((StorageFullError, full), (StorageUnavailableError, unwritable)):
+        if matches:
+            return cls(f"{cls.default_detail} Cause: {reason}.", stored=stored)
+    return None

@@ -8,6 +8,7 @@ this process only.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import typing as t
@@ -24,7 +25,13 @@ from prometheus_client import (
     values,
 )
 
+log = logging.getLogger("roku_feed.metrics")
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: prometheus_client's value files, `<kind>_<pid>.db`: one per metric type (gauges: per mode).
+VALUE_FILES = ("counter", "histogram", "gauge_max", "gauge_mostrecent")
+#: Bytes given to each (prometheus_client's own first size); this service fills a few KiB of it.
+VALUE_FILE_BYTES = 1 << 16
 PUBLISH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -100,10 +107,37 @@ def _metrics() -> _Metrics:
                 # forked from a supervisor that imported it before setting ENV needs them now.
                 if values.ValueClass is values.MutexValue:
                     values.ValueClass = values.get_value_class()
+                _allocate_value_files(Path(os.environ[ENV]))
                 _state = _Metrics(None)
             else:
                 _state = _Metrics(CollectorRegistry())
         return _state
+
+
+def _allocate_value_files(folder: Path) -> None:
+    """Make this process's value files before prometheus_client does, with every block allocated.
+
+    prometheus_client maps them into memory as sparse files: on a full disk, the first write of
+    a series to a page not yet backed by the disk kills the process with SIGBUS (a server worker
+    mid-request, or the publisher), instead of answering. Allocated now, a full disk later costs
+    nothing here; prometheus_client takes a file it finds as it is.
+    """
+    for kind in VALUE_FILES:
+        path = folder / f"{kind}_{os.getpid()}.db"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                os.posix_fallocate(fd, 0, max(os.fstat(fd).st_size, VALUE_FILE_BYTES))
+            finally:
+                os.close(fd)
+        except OSError as exc:  # a full disk already: prometheus_client makes the file as it would
+            log.warning("could not allocate %s: %s", path, exc.strerror)
+
+
+def start() -> None:
+    """Make this process's metrics now rather than at its first count: each server worker and the
+    publisher call it when they start, so that their value files are allocated while there is room."""
+    _metrics()
 
 
 def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> None:

@@ -42,6 +42,7 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
     channel = load_channel(config["CHANNEL_FILE"])
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     metrics.join_multiprocess_dir(settings.data_dir / "metrics")
+    metrics.start()
     control = None
     while control is None:  # the control socket's name is the lock: one publisher per data directory
         try:

@@ -10,12 +10,14 @@ Work is incremental: unchanged files are not re-read, unchanged inputs are not r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 import threading
 import time
 import typing as t
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +27,8 @@ from roku_feed.articles import Article, article_to_dict, item_id, published_id
 from roku_feed.builder import BuildReport, FeedBuilder, winner_key
 from roku_feed.catalog import Catalog
 from roku_feed.channel import Channel
-from roku_feed.errors import ArticleNotFoundError, RokuFeedError
+from roku_feed.errors import ArticleNotFoundError, RokuFeedError, storage_error
+from roku_feed.files import remove_temp_files
 from roku_feed.intake import admit
 from roku_feed.pipeline import BuildFailed, build_snapshot
 from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record, write_record
@@ -130,8 +133,7 @@ class Publisher:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(data_dir / "catalog.sqlite")
         self.store = SnapshotStore(data_dir / "snapshots", keep=settings.keep_snapshots)
-        for name in self.store.discard_partial():
-            log.warning("discarded %s, a snapshot a previous publisher left half written", name)
+        _remove_leftovers(settings, self.store)
         prober = None
         if channel.probe_media:  # the channel asks the builder to check media before publishing it
             from roku_feed.probes.client import Prober
@@ -145,6 +147,7 @@ class Publisher:
         self._catalog: dict[str, Article] | None = None  # the catalog in memory, loaded on first use
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
         self._lock = threading.RLock()  # one change of the catalog and the live snapshot at a time
+        self._local = threading.local()  # per operation: `committed`, the catalog kept its change
         self._reading = threading.Lock()  # one read of the sources at a time
         self._source_skipped: list[Skipped] = []
         self._dirty = True  # the catalog or the skipped inputs changed since the last build
@@ -257,6 +260,7 @@ class Publisher:
             return []
         catalog = self._articles()
         written = self.catalog.upsert(articles.values(), pushed=pushed)
+        self._local.committed = True
         for ident in written:
             catalog[ident] = articles[ident]
         if written:
@@ -307,6 +311,7 @@ class Publisher:
         with self._lock:
             if not self.catalog.delete(ident):
                 raise ArticleNotFoundError(f"No article with id {ident!r}.")
+            self._local.committed = True
             self._articles().pop(ident, None)
             # a content file that still holds it brings it back at the next refresh, as at a restart
             self._stored = {k: v for k, v in self._stored.items() if v[1] != ident}
@@ -319,27 +324,49 @@ class Publisher:
         with self._lock:
             return self.release.publish_stored(ident)
 
+    @contextlib.contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        """A full or unwritable disk becomes storage-full / storage-unavailable, saying whether the
+        catalog kept the change; the live snapshot stays, and the next build publishes what was kept."""
+        self._local.committed = False
+        try:
+            yield
+        except (OSError, sqlite3.Error) as exc:
+            error = storage_error(exc, stored=self._local.committed)
+            if error is None:
+                raise
+            with self._lock:
+                self._dirty = True  # this build was not published: the next one must not be skipped
+            log.error("%s (%s: %s)", error.detail, type(exc).__name__, exc)
+            raise error from exc
+
     def call(self, op: str, **args: t.Any) -> dict[str, t.Any]:
         """One write request, as servers send it (see roku_feed.control): JSON in, JSON out."""
-        if op == "push":
-            articles = admit(args["articles"], self.builder, now=datetime.now(UTC))
-            written, record = self.push(articles)
-            return {"stored": len(articles), "changed": len(written), "build": record.to_dict()}
-        if op == "delete":
-            return {"deleted": args["id"], "build": self.delete(args["id"]).to_dict()}
-        if op == "refresh":
-            return {"build": self.refresh().to_dict()}
-        if op == "publish":
-            result = self.publish_stored(args["id"])
-            return {"snapshot": result.snapshot.id, "live": True, "diff": result.diff}
-        raise ValueError(f"unknown publisher operation {op!r}")
+        with self._storage_errors():
+            if op == "push":
+                articles = admit(args["articles"], self.builder, now=datetime.now(UTC))
+                written, record = self.push(articles)
+                return {"stored": len(articles), "changed": len(written), "build": record.to_dict()}
+            if op == "delete":
+                return {"deleted": args["id"], "build": self.delete(args["id"]).to_dict()}
+            if op == "refresh":
+                return {"build": self.refresh().to_dict()}
+            if op == "publish":
+                result = self.publish_stored(args["id"])
+                return {"snapshot": result.snapshot.id, "live": True, "diff": result.diff}
+            raise ValueError(f"unknown publisher operation {op!r}")
 
     def run(self, stop: threading.Event) -> None:
         """The publisher's life: a first refresh, then one every POLL_INTERVAL, until `stop`."""
+
+        def refresh(*, force: bool) -> None:
+            with self._storage_errors():
+                self.refresh(force=force)
+
         if self.settings.refresh_on_start:
-            guarded("refresh", self.refresh)
+            guarded("refresh", lambda: refresh(force=True))
         if self.settings.poll_interval > 0 and (self.settings.content_dirs or self.upstreams):
-            run_loop("poll", lambda: self.refresh(force=False), self.settings.poll_interval, stop)
+            run_loop("poll", lambda: refresh(force=False), self.settings.poll_interval, stop)
         else:
             stop.wait()
 
@@ -450,6 +477,15 @@ def _superseded(article: Article, winner: Article, ident: str) -> Skipped:
         " a later `updated` to replace it.",
         ident,
     )
+
+
+def _remove_leftovers(settings: PublisherSettings, store: SnapshotStore) -> None:
+    """Remove what interrupted writes (a kill, a full disk) left: temp files and snapshot directories."""
+    folders = [settings.data_dir, settings.data_dir / "http"]  # the records; the upstreams' HTTP cache
+    if settings.static_dir is not None:
+        folders.append(settings.static_dir)
+    for path in store.discard_partial() + [p for folder in folders for p in remove_temp_files(folder)]:
+        log.warning("removed %s, left half written by an interrupted write", path)
 
 
 def _count_skipped(report: BuildReport) -> None:

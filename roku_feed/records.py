@@ -25,8 +25,36 @@ def write_record(data_dir: Path, name: str, data: t.Any) -> None:
 
 
 def read_record(data_dir: Path, name: str) -> t.Any:
-    """The record, or None when it is missing or unreadable (a server never fails on it)."""
+    """The record, or None when it is missing, unreadable, or not what the publisher writes: a
+    torn, hand-edited or foreign file makes a server answer "no record", never fail."""
     try:
-        return orjson.loads((data_dir / name).read_bytes())
+        data = orjson.loads((data_dir / name).read_bytes())
     except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
+    return data if _well_formed(name, data) else None
+
+
+#: The fields whose type readers rely on (iterated, counted), per record; lists hold objects.
+_FIELDS: dict[str, dict[str, type]] = {
+    LAST_BUILD: {
+        "skipped": list,
+        "warnings": list,
+        "errors": list,
+        "diff": dict,
+        "accepted": int,
+        "catalog_articles": int,
+    },
+    PUBLISHER: {"pid": int},
+}
+
+
+def _well_formed(name: str, data: t.Any) -> bool:
+    if name == UPSTREAMS:
+        return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+    if not isinstance(data, dict):
+        return False
+    for key, kind in _FIELDS.get(name, {}).items():
+        value = data.get(key, kind())
+        if not isinstance(value, kind) or (kind is list and not all(isinstance(i, dict) for i in value)):
+            return False
+    return True

@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from roku_feed.errors import SnapshotNotFoundError
-from roku_feed.files import write_atomic
+from roku_feed.files import fsync_dir, remove_temp_files, write_atomic
 
 FEED = "feed.json"
 SEARCH_FEED = "search-feed.json"
@@ -137,6 +137,16 @@ def _stored_document(folder: Path, name: str, etag: str | None) -> Document:
     return document
 
 
+def _well_formed(meta: t.Any, ident: str) -> bool:
+    """A meta.json as `SnapshotStore.save` writes it, for this snapshot: what readers rely on."""
+    return (
+        isinstance(meta, dict)
+        and meta.get("id") == ident
+        and isinstance(meta.get("bytes"), dict)
+        and all(isinstance(meta.get(key, {}), dict) for key in ("etag", "item_hashes"))
+    )
+
+
 class SnapshotStore:
     """Snapshots on disk: `snapshots/<id>/` with the files and meta.json; `current` names the live one."""
 
@@ -150,27 +160,40 @@ class SnapshotStore:
         return self.root / "snapshots" / ident
 
     def save(self, snapshot: Snapshot) -> None:
-        """Write the snapshot's files into a temp directory, then rename it into place."""
+        """Write the snapshot's files into a temp directory, then rename it into place.
+
+        Each file is fsynced and so is the temp directory (write_atomic), then the rename is made
+        durable by an fsync of the snapshots directory. A write that fails (a full disk) removes
+        the temp directory: nothing half written stays.
+        """
         final = self._dir(snapshot.id)
         if final.exists():
             return  # identical content at the same second: already stored
-        tmp = self.root / "snapshots" / f".{snapshot.id}.tmp"
+        tmp = final.with_name(f".{snapshot.id}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name, doc in snapshot.documents.items():
-            write_atomic(tmp / name, doc.body)
-            write_atomic(tmp / f"{name}.gz", doc.gzipped)
-        write_atomic(
-            tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
-        )
-        tmp.rename(final)
+        try:
+            tmp.mkdir(parents=True)
+            for name, doc in snapshot.documents.items():
+                write_atomic(tmp / name, doc.body)
+                write_atomic(tmp / f"{name}.gz", doc.gzipped)
+            write_atomic(
+                tmp / "meta.json", json.dumps({**snapshot.meta(), "item_hashes": snapshot.items}).encode()
+            )
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        fsync_dir(final.parent)
 
     def meta(self, ident: str) -> dict[str, t.Any]:
         """A snapshot's meta.json (id, created, status, sizes, ETags, item hashes), without its files."""
         try:
-            return json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            meta = json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+        if not _well_formed(meta, ident):
+            raise SnapshotNotFoundError(f"snapshot {ident!r} is damaged: meta.json is not what was written")
+        return meta
 
     def load(self, ident: str) -> Snapshot:
         """The whole snapshot; the stored gzip twin is reused, so loading never recompresses."""
@@ -179,16 +202,16 @@ class SnapshotStore:
         try:
             etags = meta.get("etag", {})
             documents = {name: _stored_document(folder, name, etags.get(name)) for name in meta["bytes"]}
-        except (OSError, KeyError) as exc:
+            return Snapshot(
+                ident,
+                datetime.fromisoformat(meta["created"]),
+                documents,
+                meta.get("item_hashes", {}),
+                meta.get("status", "published"),
+                meta.get("reason", ""),
+            )
+        except (OSError, KeyError, TypeError, ValueError) as exc:
             raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
-        return Snapshot(
-            meta["id"],
-            datetime.fromisoformat(meta["created"]),
-            documents,
-            meta.get("item_hashes", {}),
-            meta.get("status", "published"),
-            meta.get("reason", ""),
-        )
 
     def set_status(self, snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
         updated = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
@@ -210,24 +233,24 @@ class SnapshotStore:
         return self.root / "current"
 
     def current_id(self) -> str | None:
+        """The live snapshot's id; None when none is, or `current` cannot be read (never an error)."""
         try:
             ident = self.current_path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        except (OSError, ValueError):  # missing, a directory, not UTF-8
             return None
         return ident or None
 
     def set_current(self, ident: str) -> None:
         write_atomic(self.current_path, ident.encode("utf-8"))
 
-    def discard_partial(self) -> list[str]:
-        """Remove snapshot directories a crashed publisher left half written; return their names."""
+    def discard_partial(self) -> list[Path]:
+        """Remove what an interrupted write left (snapshot directories half written, temp files of
+        `current` and of meta.json); return what was removed. The publisher calls it at start."""
         folder = self.root / "snapshots"
-        if not folder.is_dir():
-            return []
-        partial = [p for p in folder.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
-        for path in partial:
-            shutil.rmtree(path, ignore_errors=True)
-        return sorted(p.name for p in partial)
+        removed = remove_temp_files(self.root) + remove_temp_files(folder)
+        for ident in self.ids():
+            removed += remove_temp_files(folder / ident)
+        return removed
 
     def prune(self) -> None:
         """Keep the newest `keep` snapshots, and always the current one."""
@@ -256,7 +279,7 @@ class LiveSnapshot:
     def current(self) -> Snapshot | None:
         try:
             st = os.stat(self._current)
-        except FileNotFoundError:
+        except OSError:  # nothing published yet, or the data directory is out of reach: keep serving
             return self._snapshot
         key = (st.st_ino, st.st_mtime_ns, st.st_size)
         if key != self._key:

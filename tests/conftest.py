@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import json
+import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -339,6 +342,71 @@ class Service:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         return self.log_text()
+
+
+# --- a real small disk: a tmpfs the test mounts (the tests run as root, as CI does) -------------
+
+
+class Disk:
+    """A tmpfs mounted at `path`, made full and read-only for real (root ignores chmod)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.filler = path / "filler"
+
+    def _mount(self, *options: str) -> None:
+        done = subprocess.run(
+            ["mount", *options, str(self.path)], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"mount {' '.join(options)} {self.path} failed: {done.stderr.strip()} "
+                "(the storage tests mount a tmpfs: run them as root, as CI does)"
+            )
+
+    def fill(self) -> None:
+        """Take every free block: allocate what statvfs reports, then write until ENOSPC."""
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            free = os.statvfs(self.path)
+            with contextlib.suppress(OSError):
+                os.posix_fallocate(fd, 0, free.f_bavail * free.f_frsize)
+            try:
+                while os.write(fd, bytes(4096)):
+                    pass
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+        finally:
+            os.close(fd)
+        assert os.statvfs(self.path).f_bavail == 0
+
+    def free(self) -> None:
+        self.filler.unlink()
+
+    def read_only(self, on: bool = True) -> None:
+        self._mount("-o", "remount,ro" if on else "remount,rw")
+
+    def unmount(self) -> None:
+        if subprocess.run(["umount", str(self.path)], capture_output=True, check=False).returncode:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True, check=True)
+
+
+@pytest.fixture
+def tmpfs() -> Iterator[Callable[..., Disk]]:
+    """`tmpfs(path, size="16m")` mounts a tmpfs at `path` (made if missing); all are unmounted after
+    the test. A mount that fails fails the test: it is never skipped."""
+    mounted: list[Disk] = []
+
+    def mount(path: Path, size: str = "16m") -> Disk:
+        path.mkdir(parents=True, exist_ok=True)
+        disk = Disk(path)
+        disk._mount("-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs")
+        mounted.append(disk)
+        return disk
+
+    yield mount
+    for disk in reversed(mounted):
+        disk.unmount()
 
 
 def stderr_of(command: list[str], *, tty: bool) -> str:

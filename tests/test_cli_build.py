@@ -127,3 +127,24 @@ def test_progress_bar_only_for_a_person_watching_a_large_source(tmp_path: Path) 
         (folder / f"{n:03d}.json").write_text(json.dumps(article(n % 20 + 1, url=f"https://e.org/a/{n}")))
     assert "Reading sources" in _build_with_stderr(folder, tmp_path / "a.json", tty=True)
     assert "Reading sources" not in _build_with_stderr(folder, tmp_path / "b.json", tty=False)
+
+
+def test_build_on_a_full_disk_stops_in_one_line_without_a_traceback(
+    run_cli, articles_dir: Path, tmp_path: Path, tmpfs
+) -> None:
+    disk = tmpfs(tmp_path / "out", "1m")
+    disk.fill()
+    result = run_cli("build", str(articles_dir), "-o", str(disk.path / "feed.json"))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert "cannot write" in result.stderr and "No space left on device" in result.stderr
+    assert not (disk.path / "feed.json").exists()
+    assert [p.name for p in disk.path.iterdir()] == ["filler"]  # no temp file left behind
+
+
+def test_build_into_a_read_only_folder_stops_in_one_line(
+    run_cli, articles_dir: Path, tmp_path: Path, tmpfs
+) -> None:
+    disk = tmpfs(tmp_path / "out", "1m")
+    disk.read_only()
+    result = run_cli("build", str(articles_dir), "-o", str(disk.path / "feed.json"))
+    assert result.exit_code == 2 and "Read-only file system" in result.stderr

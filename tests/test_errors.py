@@ -44,15 +44,18 @@ def raising_app(tmp_path, error: RokuFeedError):
 def test_every_error_is_a_problem_document(tmp_path, cls: type[RokuFeedError]) -> None:
     assert cls.__module__ == "roku_feed.errors", "every error class lives in roku_feed/errors.py"
     detail = f"{cls.__name__} raised by a test"
-    response = raising_app(tmp_path, cls(detail)).test_client().get(RAISE)
+    error = cls(detail)
+    assert error.detail.startswith(detail)  # some classes add what a client must know (storage: stored)
+    response = raising_app(tmp_path, error).test_client().get(RAISE)
     assert response.status_code == cls.status
     assert response.mimetype == PROBLEM
     assert response.json == {
         "type": PROBLEM_TYPE_BASE + cls.slug,
         "title": cls.title,
         "status": cls.status,
-        "detail": detail,
+        "detail": error.detail,
         "instance": RAISE,
+        **error.extra,
     }
     for name, value in cls.headers.items():
         assert response.headers[name] == value
@@ -68,10 +71,10 @@ def test_instance_headers_add_to_the_class_headers(tmp_path) -> None:
 
 @pytest.mark.parametrize("cls", ERRORS, ids=lambda c: c.__name__)
 def test_every_error_ends_the_cli_with_its_exit_code(run_cli, monkeypatch, tmp_path, cls) -> None:
-    detail = f"{cls.__name__} raised by a test"
+    detail = cls(f"{cls.__name__} raised by a test").detail
 
     def fail(*args, **kwargs):
-        raise cls(detail)
+        raise cls(f"{cls.__name__} raised by a test")
 
     monkeypatch.setattr("roku_feed.checking.load_feed", fail)
     checked = run_cli("validate", str(CORPUS / "valid" / "minimal.json"))

@@ -246,3 +246,20 @@ def test_a_poll_that_raises_is_counted_and_polling_goes_on() -> None:
     run_loop("poll", refresh, 0, stop)
     assert calls == [0, 1, 2]
     assert value(exposed(), "roku_feed_loop_errors_total", loop="poll") == 2
+
+
+def test_each_process_allocates_its_metric_files_when_it_starts(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(metrics.ENV, str(tmp_path))
+    metrics.start()
+    mine = sorted(tmp_path.glob(f"*_{os.getpid()}.db"))
+    assert [p.name for p in mine] == sorted(f"{kind}_{os.getpid()}.db" for kind in metrics.VALUE_FILES)
+    for path in mine:  # every block backed by the disk: no sparse page left to fault on
+        size = path.stat()
+        assert size.st_size >= metrics.VALUE_FILE_BYTES and size.st_blocks * 512 >= size.st_size
+    metrics.count_request("/feed.json", 200)
+    metrics.count_build("published")
+    metrics.observe_publish("build", 0.5)
+    metrics.set_live(1, 2, 3, 4.0)
+    assert sorted(tmp_path.iterdir()) == mine  # prometheus_client took these files, made no others
+    body, _ = metrics.render()
+    assert b'roku_feed_builds_total{result="published"} 1.0' in body

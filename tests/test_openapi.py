@@ -220,7 +220,7 @@ class Exchange:
         self.spec.check(json.loads(data), pointer, what)
 
 
-def test_responses_match_the_document(app, bare, server, document, tmp_path) -> None:
+def test_responses_match_the_document(app, bare, server, document, tmp_path, tmpfs) -> None:
     spec = Spec(document)
     call = Exchange(spec)
     client, empty = app.test_client(), bare.test_client()
@@ -310,6 +310,23 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path) -> 
     call(orphan, "delete", "/api/v1/articles/story-1", 503, headers=AUTH)
     call(orphan, "post", "/api/v1/refresh", 503, headers=AUTH)
     call(orphan, "post", f"/api/v1/snapshots/{oldest}/publish", 503, headers=AUTH)
+
+    # A full data directory (a real tmpfs): every write is a 507 problem saying nothing was stored;
+    # read-only, a 503 one.
+    disk = tmpfs(tmp_path / "disk" / "var", "8m")
+    on_disk = make_app(tmp_path / "disk", articles=5, token=TOKEN)
+    assert on_disk.extensions["publisher"].refresh().live
+    full, stored = on_disk.test_client(), sorted(on_disk.extensions["publisher"].catalog.ids())
+    live = full.get("/api/v1/status").json["live"]["id"]
+    disk.fill()
+    assert call(full, "post", "/api/v1/articles", 507, json=article(9), headers=AUTH).json["stored"] is False
+    call(full, "delete", f"/api/v1/articles/{stored[0]}", 507, headers=AUTH)
+    (tmp_path / "disk" / "content" / "9.json").write_text(json.dumps(article(9)), encoding="utf-8")
+    call(full, "post", "/api/v1/refresh", 507, headers=AUTH)
+    call(full, "post", f"/api/v1/snapshots/{live}/publish", 507, headers=AUTH)
+    disk.free()
+    disk.read_only()
+    assert call(full, "post", "/api/v1/articles", 503, json=article(10), headers=AUTH).json["stored"] is False
 
     # This document, ops and the operator pages.
     call(client, "get", "/api/v1/openapi.json", 200)

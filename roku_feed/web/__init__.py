@@ -19,6 +19,7 @@ from roku_feed import metrics
 from roku_feed.control import PublisherClient, Writer
 from roku_feed.snapshots import LiveSnapshot, SnapshotStore
 from roku_feed.web import api, feeds, openapi, ops, pages, problems
+from roku_feed.web.bodies import BoundedRequest
 from roku_feed.web.config import load_config
 from roku_feed.web.state import ServerState
 
@@ -40,7 +41,9 @@ class OrjsonProvider(DefaultJSONProvider):
 def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | None = None) -> Flask:
     """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests)."""
     settings = load_config(config)
+    metrics.start()
     app = Flask(__name__)
+    app.request_class = BoundedRequest  # a body over MAX_CONTENT_LENGTH is a 413 however it is sent
     app.config.update(settings)
     app.json = OrjsonProvider(app)
     data_dir = Path(settings["DATA_DIR"])

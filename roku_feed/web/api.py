@@ -16,13 +16,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from roku_feed.checking import check_feed
 from roku_feed.errors import (
     MediaProbeTooLargeError,
+    SnapshotNotFoundError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
     WriteDisabledError,
 )
 from roku_feed.intake import refuse_repairs
 from roku_feed.loading import LoadedFeed, parse_feed
-from roku_feed.snapshots import diff_items
+from roku_feed.snapshots import SnapshotStore, diff_items
 from roku_feed.validation import Report
 from roku_feed.web.state import state
 
@@ -120,14 +121,36 @@ def _public(meta: dict[str, t.Any]) -> dict[str, t.Any]:
     return {key: meta[key] for key in _META_KEYS if key in meta}
 
 
+def _readable(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
+    """A snapshot's meta.json, or None when it is missing or damaged."""
+    try:
+        return store.meta(ident)
+    except SnapshotNotFoundError:
+        return None
+
+
 @bp.get("/snapshots")
 def snapshots() -> Response:
-    """Stored snapshots, newest first, read from their meta.json (no feed bytes are loaded)."""
+    """Stored snapshots, newest first, read from their meta.json (no feed bytes are loaded); one
+    whose meta.json is damaged is left out, as it could not be published either."""
     store = state().store
     current = store.current_id()
-    return jsonify(
-        {"snapshots": [{**_public(store.meta(i)), "live": i == current} for i in reversed(store.ids())]}
-    )
+    listed = []
+    for ident in reversed(store.ids()):
+        meta = _readable(store, ident)
+        if meta is not None:
+            listed.append({**_public(meta), "live": ident == current})
+    return jsonify({"snapshots": listed})
+
+
+def _previous(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
+    """The newest readable snapshot stored before `ident`: what its diff is from."""
+    ids = store.ids()
+    for earlier in reversed(ids[: ids.index(ident)] if ident in ids else []):
+        meta = _readable(store, earlier)
+        if meta is not None:
+            return meta
+    return None
 
 
 @bp.get("/snapshots/<ident>")
@@ -135,15 +158,13 @@ def snapshot(ident: str) -> Response:
     """One snapshot and its diff (added, removed, changed ids) from the snapshot before it."""
     store = state().store
     meta = store.meta(ident)
-    ids = store.ids()
-    position = ids.index(ident)
-    previous = store.meta(ids[position - 1]) if position > 0 else None
-    change = diff_items(previous["item_hashes"] if previous else {}, meta.get("item_hashes", {}))
+    previous = _previous(store, ident)
+    change = diff_items(previous.get("item_hashes", {}) if previous else {}, meta.get("item_hashes", {}))
     return jsonify(
         {
             **_public(meta),
             "live": store.current_id() == ident,
-            "previous": previous["id"] if previous else None,
+            "previous": previous.get("id") if previous else None,
             "diff": change,
         }
     )
