@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-build bench-probe bench-service bench-serve clean
+.PHONY: run test fuzz lint bench bench-build bench-probe bench-service bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The property tests with fresh random examples, 2,000 per property (make test draws a fixed set).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q $(shell grep -l "from hypothesis" tests/*.py)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from roku_feed.errors import RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES, LoadedFeed, capped, load_feed, parse_feed, source_name
+from roku_feed.positions import locate
 from roku_feed.validation import Finding, Report, validate_feed
 
 #: Probes a parsed feed's media: (feed, source name) -> findings; see probes.check.check_media.
@@ -41,6 +42,8 @@ def check_feed(
 ) -> CheckResult:
     """Load, parse and validate one feed, and probe its media with `media` when given.
 
+    Every finding carries the line and column of what it points at in the bytes read.
+
     `feed` is raw bytes (called `label` in messages), or a path, '-' (stdin) or an http(s) URL.
     With `files=False` a string must be a URL: what a web client sends never names a server file.
     Anything that keeps the feed from being checked is the result's `problem`, not raised.
@@ -54,7 +57,8 @@ def check_feed(
     except RokuFeedError as exc:
         return CheckResult(source, problem=exc)
     report = validate_feed(loaded.data, size=loaded.length, extra=(*loaded.findings, *probed))
-    return CheckResult(source, report=report)
+    duplicates = any(f.code == "duplicate-key" for f in loaded.findings)
+    return CheckResult(source, report=Report(locate(loaded.text, report.findings, duplicate_keys=duplicates)))
 
 
 def _load(

@@ -93,15 +93,24 @@ class MediaOptions:
     type=click.Choice(sorted(REPORTER_BY_NAME)),
     default="text",
     show_default=True,
-    help="Output format: text for people, json for programs, "
-    "junit for CI dashboards, github for workflow annotations.",
+    help="Output format: text for people, json for programs, junit for CI dashboards, "
+    "github for workflow annotations, sarif for code scanning (SARIF 2.1.0). Every format "
+    "gives each finding's line and column.",
 )
 @click.option("--warnings-as-errors", is_flag=True, help="Fail (exit 1) on warnings too.")
 @click.option(
     "--max-findings",
     type=click.IntRange(min=0),
     metavar="N",
-    help="Show at most N findings per feed (counts still cover all).",
+    help="Show at most N findings per feed (counts still cover all); in text output, a folded "
+    "line of repeats counts as one.",
+)
+@click.option(
+    "--all",
+    "list_all",
+    is_flag=True,
+    help="Text output: list every finding on a line of its own (file:line:column: severity code "
+    "pointer: message) instead of folding repeats. Other formats always list every finding.",
 )
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print nothing on stdout; the exit code (and a line on stderr) tells."
@@ -159,6 +168,7 @@ def validate(
     fmt: str,
     warnings_as_errors: bool,
     max_findings: int | None,
+    list_all: bool,
     quiet: bool,
     max_bytes: int,
     timeout: float,
@@ -171,8 +181,13 @@ def validate(
     """Check FEED files against the Roku Direct Publisher schema and rules.
 
     FEED is a file path, - for standard input, or an http(s) URL. Each finding has a
-    severity, a code (see `roku-feed rules`), a JSON pointer, and a message that says
-    how to fix it.
+    severity, a code (see `roku-feed rules`), the line and column of the value it is about
+    (of the object, for a missing field), a JSON pointer, and a message that says how to
+    fix it.
+
+    Text output folds repeats: a code whose message, with ids, values and numbers set aside,
+    comes up more than 3 times is one line with the count and its first 3 locations
+    (--all lists them all).
     """
     media = None
     if check_media:
@@ -197,7 +212,7 @@ def validate(
     finally:
         if media is not None:
             media.prober.close()  # stops its worker threads
-    options = RenderOptions(strict=warnings_as_errors, max_findings=max_findings)
+    options = RenderOptions(strict=warnings_as_errors, max_findings=max_findings, fold=not list_all)
     if not quiet:
         click.echo(REPORTER_BY_NAME[fmt](results, options), nl=False)
     code = exit_code(results, warnings_as_errors)

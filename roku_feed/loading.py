@@ -1,8 +1,9 @@
 """Reading a feed from a file, stdin or URL into JSON, with every way bytes can be wrong reported.
 
 Problems that stop us from checking at all (unreadable, not UTF-8, not JSON, too large) raise
-FeedLoadError with a one-line reason that names the line and column. Problems Roku would trip
-over but that still let us read the feed (a byte-order mark, duplicate keys) become findings.
+FeedLoadError with a one-line reason that names the line and column (JSON that does not parse
+also has them as its `line` and `column` members). Problems Roku would trip over but that still
+let us read the feed (a byte-order mark, duplicate keys) become findings.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 @dataclass(frozen=True)
 class LoadedFeed:
-    """A parsed feed, the length of its text in characters, and findings made while parsing."""
+    """A parsed feed, the length of its text in characters, and findings made while parsing.
+
+    `text` is the decoded document (after any byte-order mark): what findings are located in.
+    """
 
     source: str
     data: t.Any
     length: int
     findings: tuple[Finding, ...] = ()
+    text: str = ""
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -120,7 +125,9 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
     except json.JSONDecodeError as exc:
         line, col = _line_col(text, exc.pos)
         reason = _explain(text, exc)
-        raise FeedLoadError(f"{source}: not JSON: {reason} at line {line}, column {col}") from None
+        raise FeedLoadError(
+            f"{source}: not JSON: {reason} at line {line}, column {col}", line=line, column=col
+        ) from None
     except RecursionError:
         raise FeedLoadError(f"{source}: nested too deeply to be a feed") from None
     except ValueError:  # Python's own cap on the digits of an integer (sys.get_int_max_str_digits)
@@ -128,20 +135,21 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
         line, col = _line_col(text, where.start()) if where else (0, 0)
         raise FeedLoadError(
             f"{source}: the number at line {line}, column {col} has over {sys.get_int_max_str_digits():,}"
-            " digits, more than any feed value needs"
+            " digits, more than any feed value needs",
+            **({"line": line, "column": col} if where else {}),
         ) from None
     except FeedLoadError as exc:
         raise FeedLoadError(f"{source}: {exc.detail}") from None
     if repair and "\\u" in text and _SURROGATE_ESCAPE.search(text):
         data = _replace_lone_surrogates(data, (), findings)
-    return LoadedFeed(source, data, len(text), tuple(findings))
+    return LoadedFeed(source, data, len(text), tuple(findings), text)
 
 
 _LONG_NUMBER = re.compile("[0-9]{" + str(sys.get_int_max_str_digits() + 1) + ",}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
-def _repaired(text: str) -> str | None:
+def repair_surrogates(text: str) -> str | None:
     """`text` with lone surrogates replaced by U+FFFD, or None when it is valid Unicode."""
     try:
         text.encode("utf-8")
@@ -153,7 +161,7 @@ def _repaired(text: str) -> str | None:
 def _replace_lone_surrogates(node: t.Any, path: tuple[str | int, ...], out: list[Finding]) -> t.Any:
     """Report and repair strings (keys too) holding escapes of lone surrogates: not Unicode at all."""
     if isinstance(node, str):
-        fixed = _repaired(node)
+        fixed = repair_surrogates(node)
         if fixed is None:
             return node
         out.append(
@@ -170,7 +178,7 @@ def _replace_lone_surrogates(node: t.Any, path: tuple[str | int, ...], out: list
     if isinstance(node, dict):
         result = {}
         for key, value in node.items():
-            fixed_key = _repaired(key)
+            fixed_key = repair_surrogates(key)
             if fixed_key is not None:
                 out.append(
                     Finding(

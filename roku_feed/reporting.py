@@ -1,4 +1,4 @@
-"""Rendering validation results for people (text), programs (json), and CI (junit, github)."""
+"""Rendering validation results for people (text), programs (json), and CI (junit, github, sarif)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ from xml.etree import ElementTree as ET
 
 from roku_feed.checking import CheckResult
 from roku_feed.errors import RokuFeedError
+from roku_feed.folding import EXAMPLES, fold
+from roku_feed.sarif import render_sarif
 from roku_feed.validation import Finding, Report
 
 
 @dataclass(frozen=True)
 class RenderOptions:
+    """`max_findings`: at most this many per feed (in folded text: entries); `fold`: text folds
+    repeats into one entry each, or (False, --all) lists every finding on a line of its own."""
+
     strict: bool = False
     max_findings: int | None = None
+    fold: bool = True
 
 
 def exit_code(results: Sequence[CheckResult], strict: bool) -> int:
@@ -43,6 +49,11 @@ def shown_findings(report: Report, options: RenderOptions) -> tuple[Sequence[Fin
     if options.max_findings is None or len(findings) <= options.max_findings:
         return findings, 0
     return findings[: options.max_findings], len(findings) - options.max_findings
+
+
+def location(source: str, finding: Finding) -> str:
+    """'feed.json:12:5', which editors and terminals open at the line; the source when unknown."""
+    return source if finding.line is None else f"{source}:{finding.line}:{finding.column}"
 
 
 def pointer_to_label(pointer: str) -> str:
@@ -72,19 +83,58 @@ def by_item(findings: t.Iterable[Finding]) -> dict[str, list[Finding]]:
     return groups
 
 
+def _finding_lines(source: str, f: Finding) -> list[str]:
+    return [
+        f"    {f.severity.value:<7} {f.code:<26} {location(source, f)} {f.pointer or '/'}",
+        f"            {f.message}",
+    ]
+
+
+def _fold_lines(source: str, group: Sequence[Finding]) -> list[str]:
+    first = group[0]
+    where = ", ".join(f"{location(source, f)} {f.pointer or '/'}" for f in group[:EXAMPLES])
+    return [
+        f"    {first.severity.value:<7} {first.code:<26} {len(group):,} times, e.g. {where}",
+        f"            {first.message}",
+    ]
+
+
+def _folded_text(source: str, report: Report, limit: int | None) -> tuple[list[str], int]:
+    """Repeats folded (first), then the other findings under their items; and how many of the
+    findings are left out by `limit`, which counts a folded entry as one."""
+    singles, folded = fold(report.findings)
+    if limit is not None:
+        folded = folded[:limit]
+        singles = singles[: max(0, limit - len(folded))]
+    out = []
+    if folded:
+        out.append("  repeated findings, one entry each (--all lists every finding):")
+        for group in folded:
+            out += _fold_lines(source, group)
+    for label, findings in by_item(singles).items():
+        out.append(f"  {label}")
+        for f in findings:
+            out += _finding_lines(source, f)
+    return out, len(report.findings) - len(singles) - sum(len(group) for group in folded)
+
+
 def render_text(results: Sequence[CheckResult], options: RenderOptions) -> str:
-    """Readable report: per feed, findings grouped under the item they belong to."""
+    """Readable report: per feed, repeats folded, the rest grouped under the item they are in;
+    or, unfolded, every finding on a line of its own as `file:line:column: severity code ...`."""
     out: list[str] = []
     for result in results:
         out.append(summary_line(result, options.strict))
         if result.report is None:
             continue
-        shown, hidden = shown_findings(result.report, options)
-        for label, findings in by_item(shown).items():
-            out.append(f"  {label}")
-            for f in findings:
-                out.append(f"    {f.severity.value:<7} {f.code:<26} {f.pointer or '/'}")
-                out.append(f"            {f.message}")
+        if options.fold:
+            lines, hidden = _folded_text(result.source, result.report, options.max_findings)
+            out += lines
+        else:
+            shown, hidden = shown_findings(result.report, options)
+            out += [
+                f"  {location(result.source, f)}: {f.severity.value} {f.code} {f.pointer or '/'}: {f.message}"
+                for f in shown
+            ]
         if hidden:
             out.append(f"  ... {hidden} more finding(s) not shown (--max-findings)")
     return "\n".join(out) + "\n"
@@ -102,9 +152,16 @@ def _json_object(result: CheckResult, options: RenderOptions) -> dict[str, t.Any
             "findings": [],
             "problem": problem.to_problem(),
         }
-    body = {"source": result.source, "checked": True, **result.report.to_dict(strict=options.strict)}
-    shown, hidden = shown_findings(result.report, options)
-    body["findings"] = [f.to_dict() for f in shown]
+    report = result.report
+    shown, hidden = shown_findings(report, options)
+    body = {
+        "source": result.source,
+        "checked": True,
+        "valid": report.passes(strict=options.strict),
+        "errors": report.errors,
+        "warnings": report.warnings,
+        "findings": [f.to_dict() for f in shown],
+    }
     if hidden:
         body["findings_not_shown"] = hidden
     return body
@@ -120,7 +177,8 @@ def render_junit(results: Sequence[CheckResult], options: RenderOptions) -> str:
     """JUnit XML: a test suite per feed, a test case per item; failing findings fail it."""
     suites = ET.Element("testsuites", name="roku-feed validate")
     for result in results:
-        suite = ET.SubElement(suites, "testsuite", name=result.source)
+        source = result.source
+        suite = ET.SubElement(suites, "testsuite", name=source)
         cases = 0
         failures = 0
         if result.report is None:
@@ -132,9 +190,14 @@ def render_junit(results: Sequence[CheckResult], options: RenderOptions) -> str:
             groups = by_item(shown_findings(result.report, options)[0]) or {"feed": []}
             for label, findings in groups.items():
                 cases += 1
-                case = ET.SubElement(suite, "testcase", name=label, classname=result.source)
+                case = ET.SubElement(suite, "testcase", name=label, classname=source, file=source)
+                if findings and findings[0].line is not None:
+                    case.set("line", str(findings[0].line))
                 failing = [f for f in findings if options.strict or f.severity.value == "error"]
-                details = "\n".join(f"{f.severity.value} {f.code} {f.pointer}: {f.message}" for f in findings)
+                details = "\n".join(
+                    f"{location(source, f)}: {f.severity.value} {f.code} {f.pointer}: {f.message}"
+                    for f in findings
+                )
                 if failing:
                     failures += 1
                     failure = ET.SubElement(
@@ -161,8 +224,10 @@ def render_github(results: Sequence[CheckResult], options: RenderOptions) -> str
     for result in results:
         file = _gh_escape(result.source, prop=True)
         if result.report is None:
+            extra = t.cast(RokuFeedError, result.problem).extra
+            where = f",line={extra['line']},col={extra['column']}" if "line" in extra else ""
             lines.append(
-                f"::error file={file},title=feed unreadable::"
+                f"::error file={file}{where},title=feed unreadable::"
                 f"{_gh_escape(summary_line(result, options.strict))}"
             )
             continue
@@ -170,7 +235,8 @@ def render_github(results: Sequence[CheckResult], options: RenderOptions) -> str
         for f in shown:
             level = "error" if options.strict or f.severity.value == "error" else "warning"
             title = _gh_escape(f"{f.code} at {f.pointer or '/'}", prop=True)
-            lines.append(f"::{level} file={file},title={title}::{_gh_escape(f.message)}")
+            where = f",line={f.line},col={f.column}" if f.line is not None else ""
+            lines.append(f"::{level} file={file}{where},title={title}::{_gh_escape(f.message)}")
         if hidden:
             lines.append(f"::notice file={file}::{hidden} more finding(s) not shown")
         lines.append(summary_line(result, options.strict))
@@ -182,4 +248,5 @@ REPORTER_BY_NAME: dict[str, Callable[[Sequence[CheckResult], RenderOptions], str
     "json": render_json,
     "junit": render_junit,
     "github": render_github,
+    "sarif": render_sarif,
 }

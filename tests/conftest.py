@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 from prometheus_client import values
 
 from roku_feed import metrics
@@ -26,6 +27,12 @@ from roku_feed.cli import cli
 from roku_feed.publisher import Publisher, PublisherSettings
 from roku_feed.web import create_app
 from roku_feed.web.config import load_config
+
+# Property tests draw the same examples on every run (`make test` must not pass 9 runs in 10);
+# `make fuzz` runs them with fresh random examples: HYPOTHESIS_PROFILE=fuzz.
+settings.register_profile("test", derandomize=True, database=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "test"))
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "corpus"

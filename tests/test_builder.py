@@ -406,7 +406,7 @@ def test_any_accepted_article_yields_a_valid_item(
     try:
         feed, _ = build_feed([article], Channel(live_stream=LIVE))
     except BuildError as exc:  # only acceptable when the article itself was skipped
-        assert exc.extra["report"]["skipped"], exc.detail
+        assert exc.report is not None and exc.report.skipped, exc.detail
         return
     checked = validate_feed(feed)
     assert checked.valid, checked.findings

@@ -69,3 +69,19 @@ def test_web_clients_cannot_name_a_server_file(client) -> None:
     page = client.post("/validate", data={"url": str(VALID)})
     assert api.status_code == page.status_code == 400
     assert "only http and https" in api.json["detail"]
+
+
+def test_positions_come_from_the_bytes_read_whatever_the_source(server, client) -> None:
+    text = INVALID.read_text(encoding="utf-8")
+    fetched = ("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8")
+    url = server.route("/crlf.json", body=fetched)
+    by_url = check_feed(url, allow_private=True).report.findings
+    from_file = check_feed(INVALID).report.findings
+    assert [(f.code, f.line, f.column) for f in by_url] == [
+        ("byte-order-mark", 1, 1),
+        *((f.code, f.line, f.column) for f in from_file),
+    ]
+    [finding] = from_file
+    assert text.split("\n")[finding.line - 1][finding.column - 1 :].startswith('"russia AND ukraine OR iran"')
+    api = client.post("/api/v1/validate", data=INVALID.read_bytes(), content_type="application/json")
+    assert [(f["line"], f["column"]) for f in api.json["findings"]] == [(finding.line, finding.column)]

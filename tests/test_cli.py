@@ -51,7 +51,8 @@ def test_invalid_feed_text_output_groups_by_item(run_cli) -> None:
     assert (
         lines[1] == "  series[0].seasons[0].episodes[0] id='debate-2026-001' title='Sanctions and Medicine'"
     )
-    assert lines[2].split() == ["error", "missing-field", "/series/0/seasons/0/episodes/0"]
+    path = str(CORPUS / "invalid" / "episode-missing-number.json")
+    assert lines[2].split() == ["error", "missing-field", f"{path}:132:13", "/series/0/seasons/0/episodes/0"]
     assert "'episodeNumber'" in lines[3]
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("roku-feed: ")
 
@@ -69,6 +70,8 @@ def test_json_output_shape(run_cli) -> None:
         "item_pointer": "/shortFormVideos/0",
         "item_id": "news-moscow-kyiv-talks",
         "item_title": "Moscow says talks with Kyiv can resume",
+        "line": 263,
+        "column": 21,
     }
     assert "integer" in finding["message"]
 
@@ -110,9 +113,21 @@ def test_junit_escapes_hostile_text(run_cli, tmp_path) -> None:
 def test_github_output(run_cli) -> None:
     result = run_cli("validate", "--format", "github", INVALID, WARNING)
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"::error file={INVALID},title=query-mixed-operators at /categories/1/query::")
-    assert any(line.startswith(f"::warning file={WARNING},title=insecure-url at ") for line in lines)
+    assert lines[0].startswith(
+        f"::error file={INVALID},line=383,col=16,title=query-mixed-operators at /categories/1/query::"
+    )
+    assert any(
+        line.startswith(f"::warning file={WARNING},line=258,col=20,title=insecure-url at ") for line in lines
+    )
     assert result.exit_code == 1
+
+
+def test_github_points_at_where_json_stops_parsing(run_cli, tmp_path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "providerName": "Press TV",\n}\n', encoding="utf-8")
+    result = run_cli("validate", "--format", "github", str(broken))
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"::error file={broken},line=3,col=1,title=feed unreadable::")
 
 
 def test_warnings_as_errors(run_cli) -> None:
@@ -165,6 +180,8 @@ def test_help_documents_exit_codes(run_cli) -> None:
         assert line in text
     for option in ("--format", "--warnings-as-errors", "--max-findings", "--quiet", "--allow-private-urls"):
         assert option in text
+    for words in ("sarif", "--all", "line and column", "folded", "counts as one"):
+        assert words in " ".join(text.split())
 
 
 def test_usage_errors_exit_2(run_cli) -> None:

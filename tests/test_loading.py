@@ -55,8 +55,16 @@ def test_unreadable_bytes_raise_with_a_one_line_reason(raw: bytes, reason: str) 
 
 def test_truncated_json_names_line_and_column() -> None:
     raw = b'{\n  "providerName": "Press TV",\n  "language": "en'
-    with pytest.raises(FeedLoadError, match=r"at line 3, column 15"):
+    with pytest.raises(FeedLoadError, match=r"at line 3, column 15") as caught:
         parse_feed(raw, "feed.json")
+    assert caught.value.to_problem() | {"detail": ""} == {
+        "type": "https://roku-feed.dev/problems/feed-unreadable",
+        "title": "Feed could not be read",
+        "status": 400,
+        "detail": "",
+        "line": 3,
+        "column": 15,
+    }
 
 
 def test_byte_order_mark_is_a_finding_and_the_rest_is_still_checked() -> None:

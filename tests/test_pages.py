@@ -213,10 +213,16 @@ def test_findings_are_grouped_by_item_with_id_and_title(client) -> None:
     assert html.title.startswith("Feed invalid") and "Invalid: 2 error(s)" in html.text
     assert "Feed ID news-2" not in html.text
     assert "shortFormVideos[1] ID news-2 Title Second report" in html.text
-    tables = [t for t in html.tables if t[0] == ["Severity", "Code", "Pointer", "Message"]]
-    assert [row[:3] for t in tables for row in t[1:]] == [
-        ["error", "bad-datetime", "/lastUpdated"],
-        ["error", "wrong-type", "/shortFormVideos/1/content/duration"],
+    tables = [t for t in html.tables if t[0] == ["Severity", "Code", "Line", "Pointer", "Message"]]
+    text = json.dumps(feed, indent=2)
+
+    def line_column(value: str) -> str:  # where the value starts in the pasted text
+        before = text[: text.index(value)]
+        return f"{before.count(chr(10)) + 1}:{len(before) - before.rfind(chr(10))}"
+
+    assert [row[:4] for t in tables for row in t[1:]] == [
+        ["error", "bad-datetime", line_column('"yesterday"'), "/lastUpdated"],
+        ["error", "wrong-type", line_column('"60"'), "/shortFormVideos/1/content/duration"],
     ]
     assert html.text.index("Feed") < html.text.index("/lastUpdated")
 
@@ -295,7 +301,7 @@ def test_markup_in_the_feed_is_shown_escaped(client) -> None:
     html = page(response)
     assert f"ID {QUOTES} Title {SCRIPT} {IMG}" in html.text  # the literal text, once unescaped
     assert f"Source: {IMG}.json" in html.text
-    messages = [row[3] for t in html.tables for row in t[1:]]
+    messages = [row[4] for t in html.tables for row in t[1:]]
     assert any(f'"{IMG}"' in m for m in messages)
 
 

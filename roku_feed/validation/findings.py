@@ -60,6 +60,8 @@ class Finding:
     item_pointer: str | None = None
     item_id: str | None = None
     item_title: str | None = None
+    line: int | None = None  # where the value starts in the document's text, when it was read from text
+    column: int | None = None
 
     @property
     def severity(self) -> Severity:
@@ -76,7 +78,23 @@ class Finding:
             out["item_pointer"] = self.item_pointer
             out["item_id"] = self.item_id
             out["item_title"] = self.item_title
+        if self.line is not None:
+            out["line"] = self.line
+            out["column"] = self.column
         return out
+
+    def at(self, line: int, column: int) -> Finding:
+        """This finding placed at a line and column (1-based) of the document's text."""
+        return Finding(
+            self.code,
+            self.pointer,
+            self.message,
+            self.item_pointer,
+            self.item_id,
+            self.item_title,
+            line,
+            column,
+        )
 
 
 def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:

@@ -1,0 +1,203 @@
+"""Line and column of every finding, checked against the text: the value found there is the one
+the finding's pointer names, whatever the layout (pretty, minified, CRLF, BOM, non-ASCII,
+escapes), and a missing property is placed at its object."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+import pytest
+import variants
+from conftest import CORPUS, REAL_FEEDS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roku_feed.checking import check_feed
+from roku_feed.positions import locate
+from roku_feed.validation import Finding
+
+VARIANTS = [("invalid", v) for v in variants.INVALID] + [("warning", v) for v in variants.WARNING]
+_decode = json.JSONDecoder().raw_decode
+
+
+def offset(text: str, line: int, column: int) -> int:
+    """The index in `text` of a 1-based line and column (lines end at LF, columns count characters)."""
+    lines = text.split("\n")
+    assert 1 <= line <= len(lines) and 1 <= column <= len(lines[line - 1])
+    return sum(len(before) + 1 for before in lines[: line - 1]) + column - 1
+
+
+def value_at(text: str, finding: Finding) -> t.Any:
+    """The JSON value that starts where the finding is placed."""
+    assert finding.line is not None and finding.column is not None, finding
+    return _decode(text, offset(text, finding.line, finding.column))[0]
+
+
+def resolve(data: t.Any, pointer: str) -> t.Any:
+    """The value a pointer names, or that of its nearest ancestor the data has."""
+    for part in (p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]):
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        elif isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            break
+    return data
+
+
+def assert_placed(text: str, findings: t.Iterable[Finding]) -> None:
+    data = json.loads(text)
+    for finding in findings:
+        assert value_at(text, finding) == resolve(data, finding.pointer), finding
+
+
+@pytest.mark.parametrize(("folder", "variant"), VARIANTS, ids=lambda x: getattr(x, "name", x))
+def test_every_corpus_finding_is_placed_at_its_value(folder: str, variant: variants.Variant) -> None:
+    path = CORPUS / folder / f"{variant.name}.json"
+    result = check_feed(path)
+    assert result.report is not None and result.report.findings
+    text = path.read_text(encoding="utf-8")
+    assert_placed(text, result.report.findings)
+    [mine] = [f for f in result.report.findings if (f.code, f.pointer) == (variant.code, variant.pointer)]
+    line = text.split("\n")[mine.line - 1]
+    expected = json.dumps(resolve(json.loads(text), mine.pointer), ensure_ascii=False)[:1]
+    assert line[mine.column - 1] == expected  # '{' for a missing field: the object it is missing from
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"separators": (",", ":")},
+        {"indent": 4},
+        {"indent": "\t", "ensure_ascii": True},
+        {"indent": 1, "separators": (" , ", " : ")},
+    ],
+    ids=["minified", "indent-4", "tabs-ascii", "spaced"],
+)
+@pytest.mark.parametrize("variant", variants.INVALID[:20] + variants.WARNING[:8], ids=lambda v: v.name)
+def test_the_same_feed_in_any_layout(layout: dict[str, t.Any], variant: variants.Variant) -> None:
+    options = {"ensure_ascii": False, **layout}
+    text = json.dumps(variants.apply(variant), **options)
+    findings = check_feed(text.encode("utf-8"), label="feed.json").report.findings
+    assert_placed(text, findings)
+    if "indent" not in options:
+        assert {f.line for f in findings} == {1}
+
+
+@pytest.mark.parametrize(
+    "name", ["doubleacs-roku.json", "media-ccc-de-rokufeed.json", "sgdex-roku-recommends-feed.json"]
+)
+def test_real_publishers_feeds_as_they_were_written(name: str) -> None:
+    path = REAL_FEEDS / name
+    findings = check_feed(path).report.findings
+    assert len(findings) > 50
+    assert_placed(path.read_bytes().decode("utf-8-sig"), [f for f in findings if f.code != "byte-order-mark"])
+
+
+def test_crlf_lines_and_columns_are_those_of_lf() -> None:
+    text = (CORPUS / "invalid" / "duration-string.json").read_text(encoding="utf-8")
+    lf = check_feed(text.encode(), label="lf").report.findings
+    crlf = check_feed(text.replace("\n", "\r\n").encode(), label="crlf").report.findings
+    assert [(f.line, f.column) for f in crlf] == [(f.line, f.column) for f in lf] == [(263, 21)]
+
+
+def test_a_byte_order_mark_is_at_1_1_and_shifts_nothing() -> None:
+    raw = (CORPUS / "invalid" / "duration-string.json").read_bytes()
+    plain = check_feed(raw, label="plain").report.findings
+    marked = check_feed(b"\xef\xbb\xbf" + raw, label="bom").report.findings
+    assert [(f.code, f.line, f.column) for f in marked] == [
+        ("byte-order-mark", 1, 1),
+        *((f.code, f.line, f.column) for f in plain),
+    ]
+
+
+@pytest.mark.parametrize("ascii_only", [False, True], ids=["utf-8", "escaped"])
+def test_columns_count_characters_after_non_ascii_text_and_escapes(ascii_only: bool) -> None:
+    feed = variants.apply(next(v for v in variants.INVALID if v.name == "duration-string"))
+    item = feed["shortFormVideos"][0]
+    item["title"] = 'Tehr\u0101n \u2014 \u6771\u4eac \U0001f600 "quoted" \\ back\nslash'
+    text = json.dumps(feed, ensure_ascii=ascii_only, separators=(",", ":"))
+    raw = text.encode("utf-8")
+    [finding] = check_feed(raw, label="feed.json").report.findings
+    assert finding.pointer == "/shortFormVideos/0/content/duration" and finding.line == 1
+    assert value_at(text, finding) == "142"
+    start = finding.column - 1
+    assert text[start:].startswith('"142"') and text.index('"title":"Tehr') < start
+    before = text[:start]
+    assert ('\\u6771\\u4eac \\ud83d\\ude00 \\"quoted\\" \\\\ back\\nslash' in before) is ascii_only
+    if not ascii_only:  # the text before the value holds multi-byte characters: bytes != characters
+        assert "\u6771\u4eac \U0001f600" in before and len(before.encode()) > start
+
+
+def test_a_duplicate_key_is_placed_at_its_second_occurrence_and_its_value_at_the_last() -> None:
+    text = '{"providerName": "A",\n "language": "en",\n   "providerName": 7,\n "shortFormVideos": []}'
+    findings = check_feed(text.encode(), label="dup.json").report.findings
+    where = {(f.code, f.pointer): (f.line, f.column) for f in findings}
+    assert where[("duplicate-key", "/providerName")] == (3, 4)  # the second "providerName"
+    assert where[("wrong-type", "/providerName")] == (3, 20)  # 7: the value the parser kept
+
+
+def test_a_pointer_the_text_lacks_is_placed_at_its_nearest_ancestor() -> None:
+    text = '{"a": [1, {"b": 2}],\n "c": "x"}'
+    findings = [
+        Finding("missing-field", "/a/1/nothing/deeper", "m"),
+        Finding("missing-field", "/a/7", "m"),
+        Finding("wrong-type", "/c/0", "m"),
+        Finding("wrong-type", "/c", "m"),
+    ]
+    placed = locate(text, findings)
+    assert [(f.line, f.column) for f in placed] == [(1, 11), (1, 7), (2, 7), (2, 7)]
+
+
+def test_keys_with_escapes_digits_deep_values_and_repaired_surrogates() -> None:
+    text = (
+        '{"deep": {"x": [[[[[1]]]]]}, "a\\u0062": 1, "0": {"1": [true]}, "s~l/sh": null,'
+        ' "k\\udc00": "v", "": {"": 5}, "target": "t"}'
+    )
+    data = json.loads(text)
+    pointers = ["/deep/x/0/0/0/0/0", "/ab", "/0/1/0", "/s~0l~1sh", "/k\ufffd", "//", "/target"]
+    placed = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    assert [value_at(text, f) for f in placed] == [1, 1, True, None, "v", 5, "t"]
+    assert resolve(data, "/s~0l~1sh") is None
+
+
+def test_hundreds_of_distinct_keys_are_each_found() -> None:
+    doc = {"root": {f"key{i:03d}x": {"v": i} for i in range(300)}}
+    text = json.dumps(doc, indent=2)
+    placed = locate(text, [Finding("wrong-type", f"/root/key{i:03d}x/v", "m") for i in range(0, 300, 2)])
+    assert [value_at(text, f) for f in placed] == list(range(0, 300, 2))
+
+
+def test_the_walk_stops_once_every_pointer_is_found() -> None:
+    text = '{"lastUpdated": "x", "rest": [1, 2, this is not read'
+    [placed] = locate(text, [Finding("bad-datetime", "/lastUpdated", "m")])
+    assert (placed.line, placed.column) == (1, 17)
+
+
+def test_no_findings_no_walk() -> None:
+    assert locate("not even JSON", []) == ()
+
+
+_scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8)
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+def _pointers(node: t.Any, path: str = "") -> t.Iterator[str]:
+    yield path
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield from _pointers(value, f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(doc=_documents, indent=st.sampled_from([None, 0, 2]), ascii_only=st.booleans())
+def test_any_document_any_pointer(doc: t.Any, indent: int | None, ascii_only: bool) -> None:
+    text = json.dumps(doc, indent=indent, ensure_ascii=ascii_only)
+    pointers = list(_pointers(doc))
+    placed = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    assert [value_at(text, f) for f in placed] == [resolve(doc, p) for p in pointers]
