@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 import typing as t
 from pathlib import Path
@@ -150,13 +151,27 @@ def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> None:
     run would otherwise be merged into this run's.
     """
     global _state
-    folder = Path(path).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _writable(Path(path).resolve())
     for stale in folder.glob("*.db"):
         stale.unlink()
     os.environ[ENV] = str(folder)
     with _lock:
         _state = None  # anything counted before belongs to no directory
+
+
+def _writable(folder: Path) -> Path:
+    """`folder`, made; or, when it cannot be written (a read-only data directory), a new temporary
+    one: the service still serves the last good feed then, and its metrics say what is wrong."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+        return folder
+    except OSError as exc:
+        fallback = Path(tempfile.mkdtemp(prefix="roku-feed-metrics-"))
+        log.error("metrics: %s cannot be written (%s); using %s", folder, exc.strerror, fallback)
+        return fallback
 
 
 def join_multiprocess_dir(default: str | os.PathLike[str]) -> None:
@@ -166,9 +181,7 @@ def join_multiprocess_dir(default: str | os.PathLike[str]) -> None:
     global _state
     if ENV in os.environ:
         return
-    folder = Path(default).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    os.environ[ENV] = str(folder)
+    os.environ[ENV] = str(_writable(Path(default).resolve()))
     with _lock:
         _state = None
 

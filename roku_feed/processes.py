@@ -23,6 +23,8 @@ log = logging.getLogger("roku_feed.processes")
 
 #: Restart delays after a publisher exits: quick at first, slower while it keeps crashing.
 FIRST_DELAY, MAX_DELAY, STABLE_AFTER = 0.5, 30.0, 60.0
+#: Seconds between attempts to open a data directory that cannot be written.
+STORAGE_RETRY = 2.0
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -51,13 +53,59 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
             log.info("another publisher holds %s (%s); waiting", settings.data_dir, exc.strerror)
             if stop.wait(1.0):
                 return
-    publisher = Publisher(settings, channel)
-    threading.Thread(target=control.serve_forever, args=(publisher,), name="control", daemon=True).start()
-    log.info("publisher %d serving %s", os.getpid(), settings.data_dir)
+    writer = _Deferred()
+    threading.Thread(target=control.serve_forever, args=(writer,), name="control", daemon=True).start()
     try:
+        publisher = _open_publisher(lambda: Publisher(settings, channel), writer, stop)
+        if publisher is None:
+            return
+        log.info("publisher %d serving %s", os.getpid(), settings.data_dir)
         publisher.run(stop)
     finally:
         control.close()
+
+
+class _Deferred:
+    """The control socket's writer until the publisher is open: every write meanwhile is refused
+    with why (the data directory cannot be written), then handed to the publisher."""
+
+    def __init__(self) -> None:
+        self.target: t.Any = None
+        self.refusal: Exception | None = None
+
+    def call(self, op: str, **args: t.Any) -> dict[str, t.Any]:
+        if self.target is not None:
+            return t.cast(dict[str, t.Any], self.target.call(op, **args))
+        from roku_feed.errors import PublisherUnavailableError
+
+        raise self.refusal or PublisherUnavailableError("the publisher is starting")
+
+
+def _open_publisher(make: t.Callable[[], t.Any], writer: _Deferred, stop: threading.Event) -> t.Any:
+    """The publisher, opened as soon as its data directory can be written; None if stopped first.
+
+    A read-only or full data directory at start does not end the process (the supervisor would
+    restart it again and again): it is retried every STORAGE_RETRY seconds, and writes meanwhile
+    answer storage-unavailable or storage-full. The servers keep serving the last good feed.
+    """
+    import sqlite3
+
+    from roku_feed.errors import storage_error
+
+    while True:
+        try:
+            writer.target = make()
+            return writer.target
+        except (OSError, sqlite3.Error) as exc:
+            error = storage_error(exc, stored=False)
+            if error is None:
+                raise
+            if writer.refusal is None or str(writer.refusal) != str(error):
+                log.error("the data directory cannot be opened for writing: %s; retrying", error.detail)
+                metrics.count_fault("data-dir")
+            writer.refusal = error
+        if stop.wait(STORAGE_RETRY):
+            return None
 
 
 def supervise(publisher_cmd: list[str], server_cmd: list[str], data_dir: Path) -> int:

@@ -56,6 +56,8 @@ class Releaser:
                 problem = exc.detail
         elif store.current_path.exists():
             problem = "snapshots/current does not name a snapshot"
+        elif store.ids():
+            problem = "snapshots/current is missing"
         if problem is not None:
             self._repair(problem, current)
         if self.live is not None:

@@ -266,6 +266,8 @@ class SnapshotStore:
         return ident or None
 
     def set_current(self, ident: str) -> None:
+        if self.current_path.is_dir() and not self.current_path.is_symlink():  # damage: a file is due here
+            shutil.rmtree(self.current_path)
         write_atomic(self.current_path, ident.encode("utf-8"))
 
     def discard_partial(self) -> list[Path]:

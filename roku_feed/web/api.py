@@ -107,6 +107,7 @@ def status() -> Response:
         {
             "live": live.meta() if live else None,
             "live_fault": server.live.fault,
+            "data_dir_fault": server.data_dir_fault(),
             "last_build": last,
             "catalog_articles": last.get("catalog_articles", 0) if last else 0,
             "upstreams": server.upstreams(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,12 @@ class ServerState:
 
     def publisher(self) -> dict[str, t.Any] | None:
         return read_record(self.data_dir, PUBLISHER)
+
+    def data_dir_fault(self) -> str | None:
+        """Why the publisher cannot write the data directory, as a server sees it; None when it can."""
+        if os.access(self.data_dir, os.W_OK):
+            return None
+        return f"{self.data_dir} is not writable (read-only or not permitted): writes are refused"
 
 
 def state() -> ServerState:
