@@ -10,7 +10,6 @@ time, so a size cap holds for what a gzip or deflate body inflates to as well.
 
 from __future__ import annotations
 
-import ssl
 import time
 import typing as t
 from collections import OrderedDict
@@ -124,7 +123,6 @@ class Client:
         self.headers.update(make_headers(accept_encoding=True))  # the encodings urllib3 can decode here
         self._ca_certs = ca_certs
         self._per_host = per_host
-        self._tls: ssl.SSLContext | None = None  # made on the first https fetch
         self._pools: OrderedDict[_PoolKey, urllib3.HTTPConnectionPool] = OrderedDict()
         self._lock = Lock()
 
@@ -195,9 +193,8 @@ class Client:
             if found is not None:
                 self._pools.move_to_end(key)
                 return found
-            if target.scheme == "https" and self._tls is None:
-                self._tls = pinned.tls_context(self._ca_certs)
-            made = self._pools[key] = pinned.pool(*key, tls=self._tls, size=self._per_host)
+            tls = pinned.tls_context(self._ca_certs) if target.scheme == "https" else None
+            made = self._pools[key] = pinned.pool(*key, tls=tls, size=self._per_host)
             if len(self._pools) > _MAX_POOLS:
                 self._pools.popitem(last=False)[1].close()
             return made

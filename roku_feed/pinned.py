@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import socket
 import ssl
 import time
@@ -82,9 +83,11 @@ class _BoundedSSLSocket(_Bounded, ssl.SSLSocket):
     pass
 
 
+@functools.cache
 def tls_context(ca_certs: str | None = None) -> ssl.SSLContext:
     """urllib3's default TLS settings (certificates and host names verified), trusting `ca_certs`
-    or else certifi's bundle, with sockets bounded by the deadline."""
+    or else certifi's bundle, with sockets bounded by the deadline. Loading a bundle takes tens of
+    milliseconds, so there is one context per bundle, shared (contexts are thread-safe)."""
     context = create_urllib3_context()
     context.load_verify_locations(cafile=ca_certs or certifi.where())
     context.sslsocket_class = _BoundedSSLSocket

@@ -3,7 +3,7 @@
 Names of the tests' own (`*.test`) are answered by a resolver handed to the code through its
 `resolve` seam; servers listen on loopback addresses, one of which stands for "public" through
 the client's `allowed_hosts` rule. Every path that fetches a URL is tested: validate-by-URL
-(check_feed), upstreams (read_url), media probes (Prober) and the client under them.
+(the API and check_feed), upstreams (read_url), media probes (Prober) and the client under them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import CORPUS, LocalServer, Names
+from conftest import CORPUS, LocalServer, Names, make_app
 
 from roku_feed.checking import check_feed
 from roku_feed.errors import FeedTooLargeError, FetchError, UnsafeURLError
@@ -57,7 +57,7 @@ def test_a_name_is_looked_up_once_and_connected_to_as_checked(server, victim) ->
     assert victim.seen == []
 
 
-def test_every_path_connects_to_the_first_answer(server, victim, tmp_path: Path) -> None:
+def test_every_path_connects_to_the_first_answer(server, victim) -> None:
     """Validate-by-URL, upstreams and probes: one lookup per fetch, and only the checked address
     is connected to (private addresses allowed here, as the tests' own servers need)."""
     server.route("/feed.json", body=VALID, headers={"Content-Type": "application/json"})
@@ -167,20 +167,41 @@ DEADLINE = 1.0
 GENEROUS = 10 * DEADLINE  # far below the trickle's 60 s: a fetch that waits for it is unmistakable
 
 
-def test_trickled_headers_end_at_the_deadline_on_every_path(server) -> None:
-    url = server.trickle("/trickle")
-    started = time.monotonic()
-    with pytest.raises(FetchError, match=f"timed out after {DEADLINE:g} s") as caught:
-        fetch(url, max_bytes=MB, timeout=DEADLINE, allow_private=True)
-    assert caught.value.kind == "timeout"
+def _validate_by_api(url: str, tmp_path: Path) -> str:
+    app = make_app(tmp_path, None, ALLOW_PRIVATE_URLS=True, FETCH_TIMEOUT=DEADLINE)
+    answer = app.test_client().post("/api/v1/validate", json={"url": url})
+    assert answer.status_code == 502 and answer.json["type"].endswith("/fetch-failed")
+    return answer.json["detail"]
+
+
+def _check_feed(url: str, tmp_path: Path) -> str:
     checked = check_feed(url, files=False, timeout=DEADLINE, allow_private=True)
-    assert isinstance(checked.problem, FetchError) and "timed out" in checked.problem.detail
-    with pytest.raises(FetchError, match="timed out"):
-        list(read_url(url, timeout=DEADLINE, allow_private=True))
+    assert isinstance(checked.problem, FetchError) and checked.problem.kind == "timeout"
+    return checked.problem.detail
+
+
+def _upstream(url: str, tmp_path: Path) -> str:
+    with pytest.raises(FetchError) as caught:
+        list(read_url(url, timeout=DEADLINE, allow_private=True, state_dir=tmp_path))
+    assert caught.value.kind == "timeout"
+    return caught.value.detail
+
+
+def _probe(url: str, tmp_path: Path) -> str:
     with Prober(timeout=DEADLINE, allowed_hosts=PUBLIC) as prober:
         probed = prober.probe(url, max_bytes=16)
     assert probed.error_kind == "timeout" and probed.status is None
-    assert time.monotonic() - started < 4 * GENEROUS  # four fetches, none waited for the trickle
+    return probed.error or ""
+
+
+@pytest.mark.parametrize(
+    "path", [_validate_by_api, _check_feed, _upstream, _probe], ids=lambda f: f.__name__[1:]
+)
+def test_trickled_headers_end_at_the_deadline(server, tmp_path: Path, path) -> None:
+    url = server.trickle("/trickle")
+    started = time.monotonic()
+    assert f"timed out after {DEADLINE:g} s" in path(url, tmp_path)
+    assert time.monotonic() - started < GENEROUS  # not the trickle's minute
 
 
 def test_a_hanging_lookup_ends_at_the_deadline() -> None:
