@@ -200,7 +200,9 @@ class Prober:
         if method == "GET" and max_bytes > 0:
             headers["Range"] = f"bytes=0-{max_bytes - 1}"
         final, redirects = url, 0
-        status = content_type = content_length = None
+        status: int | None = None
+        content_type: str | None = None
+        content_length: int | None = None
         try:
             with self.client.open(url, timeout=self.timeout, method=method, headers=headers) as response:
                 final, redirects, status = response.url, response.redirects, response.status
