@@ -2,7 +2,7 @@
 
 `roku-feed` probes every thumbnail, stream and caption of the feed before it is published, so a
 broken URL is caught before a Roku meets it. A probe is network-bound: what matters is how well
-the prober overlaps requests (`concurrency`) and what the threads and sessions cost in memory.
+the prober overlaps requests (`concurrency`) and what its threads and connections cost in memory.
 This serves, from a threaded HTTP server on 127.0.0.1 that waits a fixed latency before each
 response (standing for a CDN), a 1280x720 JPEG thumbnail, an HLS master playlist with 3 variants
 and their VOD media playlists, and a WebVTT caption for each of 500 items; builds a valid feed
@@ -290,7 +290,7 @@ def render(runs: dict[int, list[dict[str, t.Any]]], header: str, latency: float)
         [
             header,
             "",
-            f"Machine: {machine('requests', 'urllib3')}.",
+            f"Machine: {machine('urllib3')}.",
             "",
             "| concurrency | URLs | requests | runs | wall min (s) | wall median (s) | passes (s) "
             "| floor (s) | process (s) | peak RSS (MiB) |",

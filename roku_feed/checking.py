@@ -9,6 +9,7 @@ import typing as t
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from roku_feed.addresses import Resolve, system_resolve
 from roku_feed.errors import RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES, LoadedFeed, capped, load_feed, parse_feed, source_name
 from roku_feed.positions import locate
@@ -39,6 +40,7 @@ def check_feed(
     timeout: float = 10.0,
     allow_private: bool = False,
     media: MediaCheck | None = None,
+    resolve: Resolve = system_resolve,
 ) -> CheckResult:
     """Load, parse and validate one feed, and probe its media with `media` when given.
 
@@ -47,12 +49,12 @@ def check_feed(
     `feed` is raw bytes (called `label` in messages), or a path, '-' (stdin) or an http(s) URL.
     With `files=False` a string must be a URL: what a web client sends never names a server file.
     Anything that keeps the feed from being checked is the result's `problem`, not raised.
+    A URL is fetched by `roku_feed.net.fetch`, which resolves its host names with `resolve`.
     """
     source = label if isinstance(feed, bytes) else source_name(os.fspath(feed))
     try:
-        loaded = _load(
-            feed, source, files=files, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private
-        )
+        fetching = {"timeout": timeout, "allow_private": allow_private, "resolve": resolve}
+        loaded = _load(feed, source, files=files, max_bytes=max_bytes, fetching=fetching)
         probed = media(loaded.data, source) if media is not None else ()
     except RokuFeedError as exc:
         return CheckResult(source, problem=exc)
@@ -67,14 +69,13 @@ def _load(
     *,
     files: bool,
     max_bytes: int,
-    timeout: float,
-    allow_private: bool,
+    fetching: dict[str, t.Any],
 ) -> LoadedFeed:
     if isinstance(feed, bytes):
         return parse_feed(capped(feed, source, max_bytes), source)
     if files:
-        return load_feed(os.fspath(feed), max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
-    from roku_feed.net import fetch  # requests costs import time; only URLs need it
+        return load_feed(os.fspath(feed), max_bytes=max_bytes, **fetching)
+    from roku_feed.net import fetch  # urllib3 costs import time; only URLs need it
 
-    fetched = fetch(os.fspath(feed), max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
+    fetched = fetch(os.fspath(feed), max_bytes=max_bytes, **fetching)
     return parse_feed(fetched.content, source)

@@ -81,11 +81,31 @@ class FeedTooLargeError(FeedLoadError):
 
 
 class FetchError(FeedLoadError):
-    """A URL could not be fetched (refused, unreachable, HTTP error, timeout)."""
+    """A URL could not be fetched (refused, unreachable, HTTP error, timeout).
+
+    `kind` says which way ("dns", "tls", "timeout", "refused", "connection", "http",
+    "redirects"), for callers that tell failures apart, as media probes do; `url` and
+    `redirects` say where a fetch that followed redirects failed, when the fetcher knew.
+    """
 
     status = 502
     title = "Feed could not be fetched"
     slug = "fetch-failed"
+    kind: str = "connection"
+    url: str | None = None
+    redirects: int = 0
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        kind: str | None = None,
+        headers: t.Mapping[str, str] | None = None,
+        **extra: t.Any,
+    ) -> None:
+        super().__init__(detail, headers=headers, **extra)
+        if kind is not None:
+            self.kind = kind
 
 
 class UnsafeURLError(FetchError):
@@ -94,6 +114,7 @@ class UnsafeURLError(FetchError):
     status = 400
     title = "URL refused"
     slug = "url-refused"
+    kind = "refused"
 
 
 class ArticleInvalidError(RokuFeedError):

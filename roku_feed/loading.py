@@ -209,7 +209,7 @@ def read_source(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES, **fetch_opti
     if source == "-":
         return _read_capped(sys.stdin.buffer, "<stdin>", max_bytes)
     if source.lower().startswith(("http://", "https://")):
-        from roku_feed.net import fetch  # requests costs import time; only URLs need it
+        from roku_feed.net import fetch  # urllib3 costs import time; only URLs need it
 
         return fetch(source, max_bytes=max_bytes, **fetch_options).content
     path = Path(source)

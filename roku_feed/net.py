@@ -1,30 +1,246 @@
-"""Fetching a URL somebody gave us: http(s) only, public addresses only, bounded in time and size.
+"""Fetching URLs somebody gave us: the one client behind validate-by-URL, upstreams and media probes.
 
-Redirects are followed by hand so that every hop is checked again (a public URL must not be
-able to redirect us into the private network). Every address the host name resolves to must
-be public unless `allow_private` is set (tests, or an operator checking an intranet feed).
+Every hop is checked by `roku_feed.addresses` (http(s) only, public addresses only) and then
+connects to exactly the addresses checked (`roku_feed.pinned`), keeping the host name for the
+Host header, TLS SNI and certificate verification. Redirects are followed here, each hop checked
+and pinned anew, at most `max_redirects` of them. One deadline covers the whole fetch: DNS,
+connect, TLS, headers and body, across redirects. Bodies are decompressed a bounded piece at a
+time, so a size cap holds for what a gzip or deflate body inflates to as well.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 import typing as t
+from collections import OrderedDict
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from threading import Lock
+from urllib.parse import urljoin
 
-import requests
 import urllib3
-from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPHeaderDict
+from urllib3.exceptions import NewConnectionError, SSLError
+from urllib3.util import Timeout, make_headers
 
-from roku_feed import __version__
-from roku_feed.errors import FeedTooLargeError, FetchError, UnsafeURLError
+from roku_feed import __version__, pinned
+from roku_feed.addresses import Resolve, Target, check_url, is_public, leads_to, system_resolve
+from roku_feed.errors import FeedTooLargeError, FetchError
+
+__all__ = [
+    "Client",
+    "Fetched",
+    "Resolve",
+    "Response",
+    "check_url",
+    "fetch",
+    "is_public",
+    "leads_to",
+    "system_resolve",
+]
 
 USER_AGENT = f"roku-feed/{__version__} (+feed validator)"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+_MAX_POOLS = 32
+_PoolKey = tuple[str, str, int, tuple[str, ...]]  # scheme, host, port, the addresses checked
+
+
+class Response:
+    """The final answer of a fetch (redirects followed): status and headers; the body is read
+    with `read`, within the fetch's deadline. Close it, or use it as a context manager."""
+
+    def __init__(
+        self, raw: urllib3.HTTPResponse, url: str, redirects: int, at: float, timeout: float
+    ) -> None:
+        self.raw = raw
+        self.url = url
+        self.redirects = redirects
+        self.status = raw.status
+        self.reason = raw.reason or ""
+        self.headers: t.Mapping[str, str] = raw.headers  # case-insensitive
+        self._deadline = at
+        self._timeout = timeout
+
+    def read(self, limit: int) -> tuple[bytes, bool]:
+        """At most `limit` body bytes, decoded (gzip, deflate), and whether that was all of it.
+
+        urllib3's read1 inflates no more than it is asked for, so a compressed body costs at most
+        `limit` bytes however far it would inflate.
+        """
+        chunks: list[bytes] = []
+        received = 0
+        with pinned.deadline(self._deadline):
+            while received < limit:
+                try:
+                    chunk = self.raw.read1(min(_CHUNK, limit - received), decode_content=True)
+                except (urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise _failure(exc, self.url, self._timeout, "while reading the body") from None
+                if not chunk:
+                    return b"".join(chunks), True
+                chunks.append(chunk)
+                received += len(chunk)
+        return b"".join(chunks), False
+
+    def close(self) -> None:
+        """Give the connection back: kept alive when the body was read to its end, else closed."""
+        self.raw.close()
+        self.raw.release_conn()
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class Client:
+    """Fetches URLs under the address rules, pinned, within one deadline per fetch; thread-safe.
+
+    `allow_private` lets every address through the check, `allowed_hosts` only the host names and
+    addresses it lists (both still pinned). `resolve` turns a host name into addresses, once per
+    hop. `ca_certs` replaces certifi's bundle of trusted certificate authorities. Keeps up to
+    `per_host` idle connections per host and address set; `close()` closes them.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool = False,
+        allowed_hosts: frozenset[str] = frozenset(),
+        resolve: Resolve = system_resolve,
+        user_agent: str = USER_AGENT,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        ca_certs: str | None = None,
+        per_host: int = 4,
+    ) -> None:
+        self.allow_private = allow_private
+        self.allowed_hosts = frozenset(_normal_host(host) for host in allowed_hosts)
+        self.resolve = resolve
+        self.max_redirects = max_redirects
+        self.headers = HTTPHeaderDict({"User-Agent": user_agent, "Accept": "*/*"})
+        self.headers.update(make_headers(accept_encoding=True))  # the encodings urllib3 can decode here
+        self._ca_certs = ca_certs
+        self._per_host = per_host
+        self._pools: OrderedDict[_PoolKey, urllib3.HTTPConnectionPool] = OrderedDict()
+        self._lock = Lock()
+
+    def open(
+        self, url: str, *, timeout: float, method: str = "GET", headers: t.Mapping[str, str] | None = None
+    ) -> Response:
+        """Send `method` to `url`, following redirects; the final response, whatever its status.
+
+        Raises FetchError (UnsafeURLError for a refused hop) with `kind`, and with `url` and
+        `redirects` saying which hop failed.
+        """
+        at = time.monotonic() + timeout
+        sent = self.headers.copy()
+        sent.update(headers or {})  # case-insensitively: a caller's Accept-Encoding replaces ours
+        current, seen, redirects = url, {url}, 0
+        while True:
+            try:
+                response = self._exchange(method, current, sent, at, timeout, redirects)
+                location = response.headers.get("Location") if response.status in _REDIRECTS else None
+                if location is None:
+                    return response
+                response.close()
+                target = urljoin(current, location)
+                if target in seen:
+                    raise FetchError(f"{current}: redirect loop: {current} -> {target}", kind="redirects")
+                if redirects >= self.max_redirects:
+                    raise FetchError(f"{url}: more than {self.max_redirects} redirects", kind="redirects")
+            except FetchError as exc:
+                exc.url, exc.redirects = current, redirects
+                raise
+            seen.add(target)
+            current, redirects = target, redirects + 1
+
+    def _exchange(
+        self, method: str, url: str, headers: HTTPHeaderDict, at: float, timeout: float, redirects: int
+    ) -> Response:
+        """One hop: check and resolve, connect to what was checked, send, read the headers."""
+        with pinned.deadline(at):
+            try:
+                target = check_url(
+                    url,
+                    allow_private=self.allow_private,
+                    allowed_hosts=self.allowed_hosts,
+                    resolve=self.resolve,
+                    within=pinned.time_left(),
+                )
+                left = pinned.time_left()
+                raw = self._pool(target).urlopen(
+                    method,
+                    target.request_target,
+                    headers=headers,
+                    redirect=False,
+                    retries=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                    timeout=Timeout(connect=left, read=left),
+                )
+            except TimeoutError:
+                raise FetchError(f"{url}: timed out after {timeout:g} s", kind="timeout") from None
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise _failure(exc, url, timeout) from None
+        return Response(raw, url, redirects, at, timeout)
+
+    def _pool(self, target: Target) -> urllib3.HTTPConnectionPool:
+        key = (target.scheme, target.host, target.port, target.addresses)
+        with self._lock:
+            found = self._pools.get(key)
+            if found is not None:
+                self._pools.move_to_end(key)
+                return found
+            tls = pinned.tls_context(self._ca_certs) if target.scheme == "https" else None
+            made = self._pools[key] = pinned.pool(*key, tls=tls, size=self._per_host)
+            if len(self._pools) > _MAX_POOLS:
+                self._pools.popitem(last=False)[1].close()
+            return made
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), OrderedDict()
+        for each in pools:
+            each.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _normal_host(host: str) -> str:
+    return host.lower().strip("[]")
+
+
+def _failure(exc: BaseException, url: str, timeout: float, while_: str = "") -> FetchError:
+    """The FetchError for a urllib3 or socket exception: its kind and a one-line reason."""
+    causes: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    during = f" {while_}" if while_ else ""
+    # urllib3's NewConnectionError (refused, unreachable) subclasses its ConnectTimeoutError
+    timeouts = (TimeoutError, urllib3.exceptions.TimeoutError)
+    if any(isinstance(c, timeouts) and not isinstance(c, NewConnectionError) for c in causes):
+        return FetchError(f"{url}: timed out after {timeout:g} s{during}", kind="timeout")
+    if any(isinstance(c, SSLError) for c in causes):
+        return FetchError(f"{url}: TLS error: {_first_line(causes[-1])}", kind="tls")
+    if while_:
+        return FetchError(f"{url}: body cut off: {_first_line(causes[-1])}")
+    reason = next((c for c in causes if isinstance(c, NewConnectionError)), causes[-1])
+    return FetchError(f"{url}: ConnectionError: {_first_line(reason)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, NewConnectionError):
+        text = text.split(": ", 1)[-1]  # urllib3 puts the connection object first
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -37,155 +253,37 @@ class Fetched:
     content: bytes
 
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# IPv6 forms that carry an IPv4 address in their last 32 bits: the packet ends up there.
-_EMBEDS_IPV4 = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "64:ff9b::/96",  # NAT64, well-known prefix (RFC 6052)
-        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
-        "::/96",  # IPv4-compatible, deprecated (RFC 4291); :: and ::1 are handled as themselves
-    )
-)
-_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: a network's own translators
-
-
-def leads_to(address: Address) -> Address:
-    """The address traffic to `address` reaches: the IPv4 one inside an IPv4-mapped, NAT64,
-    IPv4-translated or IPv4-compatible, 6to4 or Teredo address; else the address itself."""
-    if isinstance(address, ipaddress.IPv4Address):
-        return address
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if int(address) > 1 and any(address in net for net in _EMBEDS_IPV4):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]  # the client behind the relay
-    return address
-
-
-def is_public(address: Address) -> bool:
-    """Whether `address` leads to a globally routable unicast host: not private, loopback,
-    link-local, shared, documentation, reserved, unspecified or multicast, in any disguise."""
-    if isinstance(address, ipaddress.IPv6Address) and address in _LOCAL_NAT64:
-        return False  # translated by whoever runs it, to anything: never assumed public
-    target = leads_to(address)
-    return target.is_global and not (
-        target.is_multicast or target.is_reserved or target.is_unspecified or target.is_loopback
-    )
-
-
-def check_url(url: str, *, allow_private: bool = False) -> None:
-    """Raise UnsafeURLError unless `url` is http(s) and its host resolves to public addresses."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise UnsafeURLError(f"{url}: only http and https URLs can be fetched")
-    if not parts.hostname:
-        raise UnsafeURLError(f"{url}: no host name")
-    if parts.username or parts.password:
-        raise UnsafeURLError(f"{url}: URLs with credentials are refused")
-    if allow_private:
-        return
-    try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except ValueError:
-        raise UnsafeURLError(f"{url}: invalid port") from None
-    except socket.gaierror as exc:
-        raise FetchError(f"{url}: cannot resolve {parts.hostname}: {exc.strerror}") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not is_public(address):
-            raise UnsafeURLError(
-                f"{url}: {parts.hostname} resolves to {address}, which is not a public address;"
-                " refused (private, loopback and link-local targets need explicit permission)"
-            )
-
-
 def fetch(
     url: str,
     *,
     max_bytes: int,
     timeout: float = DEFAULT_TIMEOUT,
-    max_redirects: int = DEFAULT_MAX_REDIRECTS,
     allow_private: bool = False,
-    session: requests.Session | None = None,
+    resolve: Resolve = system_resolve,
     headers: t.Mapping[str, str] | None = None,
 ) -> Fetched:
-    """GET `url` safely; raise FetchError (or a subclass) with a one-line reason on any failure.
+    """GET `url` safely; raise FetchError (or a subclass) with a one-line reason on any failure,
+    FeedTooLargeError when the body, decompressed, is over `max_bytes`.
 
     `timeout` bounds the whole exchange, redirects and body included, not just each read.
     """
-    http = session or requests.Session()
-    if session is None:
-        http.trust_env = False  # a stranger's URL must not get .netrc credentials or our proxies
-    deadline = time.monotonic() + timeout
-    request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
-    request_headers.update(headers or {})
-    current = url
-    for _ in range(max_redirects + 1):
-        check_url(current, allow_private=allow_private)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise FetchError(f"{url}: timed out after {timeout:g} s")
-        try:
-            response = http.get(
-                current,
-                headers=request_headers,
-                stream=True,
-                allow_redirects=False,
-                timeout=(min(remaining, 5.0), remaining),
+    sent = {"Accept": "application/json, */*;q=0.5", **(headers or {})}
+    with (
+        Client(allow_private=allow_private, resolve=resolve) as client,
+        client.open(url, timeout=timeout, headers=sent) as response,
+    ):
+        if response.status >= 400:
+            raise FetchError(
+                f"{response.url}: HTTP {response.status} {response.reason}",
+                kind="http",
+                upstream_status=response.status,
             )
-        except requests.Timeout:
-            raise FetchError(f"{current}: timed out after {timeout:g} s") from None
-        except requests.RequestException as exc:
-            raise FetchError(f"{current}: {type(exc).__name__}: {_first_line(exc)}") from None
-        with response:
-            if response.is_redirect:
-                location = response.headers.get("Location", "")
-                current = urljoin(current, location)
-                continue
-            if response.status_code >= 400:
-                raise FetchError(
-                    f"{current}: HTTP {response.status_code} {response.reason}",
-                    upstream_status=response.status_code,
-                )
-            body = _read_body(response, current, max_bytes, deadline, timeout)
-            return Fetched(current, response.status_code, CaseInsensitiveDict(response.headers), body)
-    raise FetchError(f"{url}: more than {max_redirects} redirects")
-
-
-def _read_body(
-    response: requests.Response, url: str, max_bytes: int, deadline: float, timeout: float
-) -> bytes:
-    """Read at most `max_bytes` (after decompression) before `deadline`, whatever the server does.
-
-    read1 returns whatever has arrived instead of waiting to fill a chunk, so a server that
-    trickles one byte at a time cannot hold us past the deadline.
-    """
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise FeedTooLargeError(f"{url}: {int(declared):,} bytes, over the {max_bytes:,}-byte limit")
-    chunks: list[bytes] = []
-    received = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise FetchError(f"{url}: timed out after {timeout:g} s while reading the body")
-        try:
-            chunk = response.raw.read1(_CHUNK, decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise FetchError(f"{url}: body cut off: {_first_line(exc)}") from None
-        if not chunk:
-            return b"".join(chunks)
-        received += len(chunk)
-        if received > max_bytes:
-            raise FeedTooLargeError(f"{url}: larger than the {max_bytes:,}-byte limit")
-        chunks.append(chunk)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise FeedTooLargeError(
+                f"{response.url}: {int(declared):,} bytes, over the {max_bytes:,}-byte limit"
+            )
+        body, _ = response.read(max_bytes + 1)
+        if len(body) > max_bytes:
+            raise FeedTooLargeError(f"{response.url}: larger than the {max_bytes:,}-byte limit")
+        return Fetched(response.url, response.status, response.headers, body)

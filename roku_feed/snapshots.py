@@ -324,25 +324,29 @@ class LiveSnapshot:
         with self._lock:
             if key is not None and key == self._key:
                 return
+            self._load(key)
+            # only now: a reader that sees the new key must also see the snapshot loaded for it
             self._key = key
-            ident = self.store.current_id() if key is not None else None
-            if self._snapshot is not None and self._snapshot.id == ident:
-                self.fault = None
+
+    def _load(self, key: tuple[int, int, int] | None) -> None:
+        ident = self.store.current_id() if key is not None else None
+        if self._snapshot is not None and self._snapshot.id == ident:
+            self.fault = None
+            return
+        problem = None
+        if ident is not None:
+            try:
+                self._snapshot, self.fault = self.store.load(ident), None
                 return
-            problem = None
-            if ident is not None:
-                try:
-                    self._snapshot, self.fault = self.store.load(ident), None
-                    return
-                except SnapshotNotFoundError as exc:
-                    problem = exc.detail
-            elif key is not None:
-                problem = "snapshots/current does not name a snapshot"
-            if self._snapshot is None:  # at start: the newest intact one, if there is any
-                self._snapshot = self.store.newest_intact(besides=ident)
-                if problem is None and self._snapshot is not None:
-                    problem = "snapshots/current is missing"
-            if problem is not None:
-                serving = self._snapshot.id if self._snapshot else "nothing"
-                self.fault = f"the live snapshot cannot be served ({problem}); serving {serving}"
-                self._on_fault(self.fault)
+            except SnapshotNotFoundError as exc:
+                problem = exc.detail
+        elif key is not None:
+            problem = "snapshots/current does not name a snapshot"
+        if self._snapshot is None:  # at start: the newest intact one, if there is any
+            self._snapshot = self.store.newest_intact(besides=ident)
+            if problem is None and self._snapshot is not None:
+                problem = "snapshots/current is missing"
+        if problem is not None:
+            serving = self._snapshot.id if self._snapshot else "nothing"
+            self.fault = f"the live snapshot cannot be served ({problem}); serving {serving}"
+            self._on_fault(self.fault)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gzip
 import ipaddress
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,6 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Serves whatever the test registered for a path: (status, headers, body or callable)."""
 
     def do_GET(self) -> None:
+        self.server.seen.append((self.path, self.headers.get("Host")))  # type: ignore[attr-defined]
         route = self.server.routes.get(self.path.split("?")[0])  # type: ignore[attr-defined]
         if route is None:
             self.send_error(404, "Not Found")
@@ -101,12 +104,23 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class LocalServer:
-    """A real HTTP server on 127.0.0.1 for tests that fetch URLs; routes are set per test."""
+class _Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET
 
-    def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+
+class _Server6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 (or another loopback address, "::1" included) for tests
+    that fetch URLs; routes are set per test, and `seen` records (path, Host header) of each GET."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        kind = _Server6 if ":" in host else _Server
+        self.httpd = kind((host, port), _Handler)
         self.httpd.daemon_threads = True
+        self.httpd.seen = self.seen = []  # type: ignore[attr-defined]
         self.httpd.routes = {}  # type: ignore[attr-defined]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -114,8 +128,13 @@ class LocalServer:
         self.thread.start()
 
     @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        host = self.httpd.server_address[0]
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -149,6 +168,24 @@ class LocalServer:
 
         return self.handler(path, respond)
 
+    def trickle(self, path: str, seconds: float = 60.0) -> str:
+        """A route that sends its status line and headers one byte at a time, over `seconds`:
+        a socket timeout alone never fires on it, since every byte restarts it."""
+        head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"a" * 1200 + b"\r\n\r\n"
+
+        def respond(handler: BaseHTTPRequestHandler) -> None:
+            for byte in head:
+                handler.wfile.write(bytes([byte]))  # raises once the client has hung up
+                time.sleep(seconds / len(head))
+
+        return self.handler(path, respond)
+
+    def bomb(self, path: str, encoding: str, inflated: int = 64 * 1024 * 1024) -> str:
+        """A route whose small `encoding` ("gzip" or "deflate") body inflates to `inflated` zeros."""
+        compress = {"gzip": gzip.compress, "deflate": zlib.compress}[encoding]
+        body = compress(bytes(inflated))
+        return self.route(path, body=body, headers={"Content-Encoding": encoding})
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
@@ -159,6 +196,40 @@ def server() -> Iterator[LocalServer]:
     srv = LocalServer()
     yield srv
     srv.close()
+
+
+class Names:
+    """A resolver for names of the tests' own (the `resolve` seam of roku_feed.net): each name
+    answers its lists of addresses in turn, the last from then on; every lookup is recorded."""
+
+    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
+        self.answers = {name: list(each) for name, each in answers.items()}
+        self.lookups: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        queue = self.answers.get(host)
+        if not queue:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+# Documents that declare entities: one that expands a few bytes into a billion ("billion
+# laughs"), one that would read a local file into the feed.
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY lol "lol">\n'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+        for n in range(1, 10)
+    )
+    + b']>\n<rss version="2.0"><channel><title>&lol9;</title>'
+    + b"<item><guid>g-1</guid><title>&lol9;</title></item></channel></rss>"
+)
+EXTERNAL_ENTITY = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+    b'<rss version="2.0"><channel><title>T</title>'
+    b"<item><guid>g-1</guid><title>&xxe;</title></item></channel></rss>"
+)
 
 
 # --- shared article and app helpers ----------------------------------------------------

@@ -33,8 +33,13 @@ def test_follows_a_bounded_number_of_redirects(server) -> None:
     server.route("/a", status=302, headers={"Location": "/b"})
     server.route("/b", status=301, headers={"Location": target})
     assert get(server.url("/a")).url == target
-    server.route("/loop", status=302, headers={"Location": "/loop"})
+    for n in range(6):
+        server.route(f"/hop{n}", status=302, headers={"Location": f"/hop{n + 1}"})
+    server.route("/hop6", body=VALID)
     with pytest.raises(FetchError, match="more than 5 redirects"):
+        get(server.url("/hop0"))
+    server.route("/loop", status=302, headers={"Location": "/loop"})
+    with pytest.raises(FetchError, match="redirect loop"):  # said at once, not after five
         get(server.url("/loop"))
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import AUTH, article, make_app, write_content
+from conftest import AUTH, BILLION_LAUGHS, EXTERNAL_ENTITY, article, make_app, write_content
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -22,6 +22,10 @@ UPSTREAM_CASES = {
     "500": "error",
     "garbage": "garbage",
     "huge": "huge",
+    "trickled-headers": "trickle",  # would hold the refresh for a minute
+    "gzip-bomb": "bomb",
+    "billion-laughs": "laughs",
+    "external-entity": "xxe",
 }
 
 
@@ -30,6 +34,13 @@ def _route(server, kind: str) -> str:
         return server.slow("/slow.rss", 1.5)
     if kind == "error":
         return server.route("/error.rss", status=500, body=b"internal error")
+    if kind == "trickle":
+        return server.trickle("/trickle.rss")
+    if kind == "bomb":
+        return server.bomb("/bomb.rss", "gzip")
+    if kind in ("laughs", "xxe"):
+        body = BILLION_LAUGHS if kind == "laughs" else EXTERNAL_ENTITY
+        return server.route(f"/{kind}.rss", body=body, headers={"Content-Type": "application/rss+xml"})
     if kind == "garbage":
         return server.route(
             "/garbage.rss",

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import BILLION_LAUGHS, EXTERNAL_ENTITY
 
 from roku_feed.articles import parse_article
 from roku_feed.errors import FeedTooLargeError, FetchError, SourceError, UnsafeURLError
@@ -207,6 +208,18 @@ def test_garbage_is_a_source_error(server, body: bytes, content_type: str | None
     url = server.route("/garbage", body=body, headers={"Content-Type": content_type} if content_type else {})
     with pytest.raises(SourceError, match=reason):
         read(url)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [(BILLION_LAUGHS, "declares an entity, 'lol'"), (EXTERNAL_ENTITY, "declares an external entity, 'xxe'")],
+    ids=["billion-laughs", "external-entity"],
+)
+def test_feeds_that_declare_entities_are_refused(server, tmp_path: Path, body: bytes, said: str) -> None:
+    url = server.route("/x.rss", body=body, headers={"Content-Type": "application/rss+xml", "ETag": ETAG})
+    with pytest.raises(SourceError, match=said):
+        read(url, state_dir=tmp_path)
+    assert not (tmp_path / STATE_FILE).exists()  # nothing kept to be served as a 304 later
 
 
 def test_response_over_the_cap_is_refused(server) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta, timezone
 
 import pytest
+from conftest import BILLION_LAUGHS, EXTERNAL_ENTITY
 
 from roku_feed.articles import Article, Caption, Image, Video, parse_article
 from roku_feed.errors import ArticleInvalidError, SourceError
@@ -356,3 +358,41 @@ def test_not_a_feed_is_a_source_error(raw: bytes, reason: str) -> None:
 )
 def test_empty_feed_yields_nothing(raw: bytes) -> None:
     assert list(articles_from_feed(raw, "feed.xml")) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (BILLION_LAUGHS, "its DOCTYPE declares an entity, 'lol'"),
+        (EXTERNAL_ENTITY, "its DOCTYPE declares an external entity, 'xxe' (file:///etc/passwd)"),
+    ],
+    ids=["billion-laughs", "external-entity"],
+)
+def test_feeds_that_declare_entities_are_refused(raw: bytes, said: str) -> None:
+    with pytest.raises(SourceError, match=re.escape(f"f.rss: refused: {said}")):
+        list(articles_from_feed(raw, "f.rss"))
+
+
+def test_a_doctype_without_entities_is_read() -> None:
+    raw = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
+        b' "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
+        b'<rss version="0.91"><channel><title>T</title><item><title>One</title></item></channel></rss>'
+    )
+    [(article, _)] = list(articles_from_feed(raw, "f.rss"))
+    assert article["title"] == "One"
+
+
+def test_content_files_that_declare_entities_are_skipped_as_unreadable(tmp_path) -> None:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    (folder / "bomb.rss").write_bytes(BILLION_LAUGHS)
+    (folder / "xxe.xml").write_bytes(EXTERNAL_ENTITY)
+    result = read_sources([str(folder)])
+    assert result.articles == []
+    assert [(s.source.rsplit("/", 1)[-1], s.code) for s in result.skipped] == [
+        ("bomb.rss", "unreadable-file"),
+        ("xxe.xml", "unreadable-file"),
+    ]
+    assert "declares an entity, 'lol'" in result.skipped[0].message
+    assert "declares an external entity, 'xxe' (file:///etc/passwd)" in result.skipped[1].message

@@ -1,17 +1,16 @@
 """The network side of media probes: a bounded, concurrent, cached look at the first bytes of URLs.
 
 A probe fetches only the head of a response (a `Range` request, cut off at `max_bytes` when the
-server ignores it), follows redirects by hand re-checking every hop against the SSRF rules of
-`roku_feed.net`, and never takes longer than `timeout` in all. Network trouble is a result, not an
-exception: `ProbeResult.error_kind` says which kind ("dns", "tls", "timeout", "refused",
+server ignores it, and after decompression when it compresses anyway) through the shared client
+of `roku_feed.net`: every hop checked against its address rules and connected to as checked,
+redirects followed there, and never longer than `timeout` in all. Network trouble is a result,
+not an exception: `ProbeResult.error_kind` says which kind ("dns", "tls", "timeout", "refused",
 "connection", "http", "redirects"). Only programming errors raise.
 """
 
 from __future__ import annotations
 
 import math
-import socket
-import ssl
 import threading
 import time
 import typing as t
@@ -19,22 +18,14 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-import requests
-import urllib3
-
-from roku_feed.errors import FetchError, UnsafeURLError
-from roku_feed.net import USER_AGENT, check_url
+from roku_feed.errors import FetchError
+from roku_feed.net import USER_AGENT, Client, Resolve, Response, system_resolve
 
 ErrorKind = t.Literal["dns", "tls", "timeout", "refused", "connection", "http", "redirects"]
 
-_CHUNK = 64 * 1024
 _METHODS = ("GET", "HEAD")
-_TIMEOUTS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-_NOT_TIMEOUTS = urllib3.exceptions.NewConnectionError
-_TLS_ERRORS = (requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError)
-_DNS_ERRORS = (urllib3.exceptions.NameResolutionError, socket.gaierror)
 
 
 @dataclass(frozen=True)
@@ -63,20 +54,14 @@ class _Entry:
     expires: float
 
 
-class _Failure(Exception):
-    def __init__(self, kind: ErrorKind, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
 class Prober:
-    """Probes media URLs: one `requests.Session` per thread, `concurrency` workers, at most
+    """Probes media URLs: one shared `roku_feed.net.Client`, `concurrency` workers, at most
     `per_host` requests at once per host name, results cached for `cache_ttl` seconds.
 
-    `allowed_hosts` lists host names or IP literals that may be private (tests, an intranet CDN);
-    any other non-public address is refused unless `allow_private`. Use as a context manager, or
-    call `close()`, to stop the worker threads and close the sessions.
+    `allowed_hosts` lists host names or addresses that may be private (tests, an intranet CDN);
+    any other non-public address is refused unless `allow_private`. `resolve` turns host names
+    into addresses (the client's seam). Use as a context manager, or call `close()`, to stop the
+    worker threads and close the connections.
     """
 
     def __init__(
@@ -90,24 +75,27 @@ class Prober:
         allowed_hosts: frozenset[str] = frozenset(),
         allow_private: bool = False,
         user_agent: str = USER_AGENT,
+        resolve: Resolve = system_resolve,
     ) -> None:
         if timeout <= 0 or cache_ttl < 0:
             raise ValueError("timeout must be > 0 and cache_ttl >= 0")
         if max_redirects < 0 or concurrency < 1 or per_host < 1:
             raise ValueError("max_redirects must be >= 0, concurrency and per_host >= 1")
         self.timeout = timeout
-        self.max_redirects = max_redirects
         self.concurrency = concurrency
         self.per_host = per_host
         self.cache_ttl = cache_ttl
-        self.allowed_hosts = frozenset(host.lower().strip("[]") for host in allowed_hosts)
-        self.allow_private = allow_private
-        self.user_agent = user_agent
+        self.client = Client(
+            allow_private=allow_private,
+            allowed_hosts=allowed_hosts,
+            resolve=resolve,
+            user_agent=user_agent,
+            max_redirects=max_redirects,
+            per_host=per_host,
+        )
         self._lock = threading.Lock()
         self._cache: dict[str, _Entry] = {}
         self._slots: dict[str, threading.BoundedSemaphore] = {}
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
         self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -121,11 +109,9 @@ class Prober:
     def close(self) -> None:
         with self._lock:
             executor, self._executor = self._executor, None
-            sessions, self._sessions = self._sessions, []
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-        for session in sessions:
-            session.close()
+        self.client.close()
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -210,86 +196,36 @@ class Prober:
     def _fetch(self, url: str, max_bytes: int, method: str) -> tuple[ProbeResult, bool]:
         """One probe, uncached; returns the result and whether the whole body fit in `max_bytes`."""
         started = time.monotonic()
-        deadline = started + self.timeout
-        session = self._session()
         headers = {"Accept-Encoding": "identity"}  # the head must be the file's own first bytes
         if method == "GET" and max_bytes > 0:
             headers["Range"] = f"bytes=0-{max_bytes - 1}"
-        current, seen, redirects = url, {url}, 0
+        final, redirects = url, 0
+        status: int | None = None
+        content_type: str | None = None
+        content_length: int | None = None
         try:
-            while True:
-                status: int | None = None
-                content_type: str | None = None
-                content_length: int | None = None
-                self._check(current)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Failure("timeout", f"timed out after {self.timeout:g} s")
-                try:
-                    response = session.request(
-                        method,
-                        current,
-                        headers=headers,
-                        stream=True,
-                        allow_redirects=False,
-                        timeout=(remaining, remaining),
-                    )
-                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                    raise _classify(exc, current, self.timeout) from None
-                with response:
-                    status = response.status_code
-                    content_type = response.headers.get("Content-Type")
-                    content_length = _full_length(response)
-                    if response.is_redirect:
-                        target = urljoin(current, response.headers["Location"])
-                        if target in seen:
-                            raise _Failure("redirects", f"redirect loop: {current} -> {target}")
-                        if redirects >= self.max_redirects:
-                            raise _Failure("redirects", f"more than {self.max_redirects} redirects")
-                        seen.add(target)
-                        current, redirects = target, redirects + 1
-                        continue
-                    if not 200 <= status < 300:
-                        raise _Failure("http", f"HTTP {status} {response.reason or ''}".rstrip())
-                    head, complete = b"", True
-                    if method == "GET":
-                        head, complete = _read_head(response, max_bytes, deadline, self.timeout)
-                    result = ProbeResult(
-                        url, current, True, status, content_type, content_length, head, redirects,
-                        time.monotonic() - started, None, None,
-                    )  # fmt: skip
-                    return result, complete and method == "GET"
-        except _Failure as failure:
+            with self.client.open(url, timeout=self.timeout, method=method, headers=headers) as response:
+                final, redirects, status = response.url, response.redirects, response.status
+                content_type = response.headers.get("Content-Type")
+                content_length = _full_length(response)
+                if not 200 <= status < 300:
+                    raise FetchError(f"HTTP {status} {response.reason}".rstrip(), kind="http")
+                head, complete = response.read(max_bytes) if method == "GET" else (b"", False)
+        except FetchError as failure:
+            if failure.url is not None:
+                final, redirects = failure.url, failure.redirects
             result = ProbeResult(
-                url, current, False, status, content_type, content_length, b"", redirects,
-                time.monotonic() - started, failure.kind, failure.message,
+                url, final, False, status, content_type, content_length, b"", redirects,
+                time.monotonic() - started, t.cast(ErrorKind, failure.kind), failure.detail,
             )  # fmt: skip
             return result, False
-
-    def _check(self, url: str) -> None:
-        """The SSRF rules of `roku_feed.net.check_url`, with `allowed_hosts` allowed to be private."""
-        try:
-            allowed = self.allow_private or _host(url) in self.allowed_hosts
-            check_url(url, allow_private=allowed)
-        except UnsafeURLError as exc:
-            raise _Failure("refused", exc.detail) from None
-        except FetchError as exc:  # check_url's only other failure: the name does not resolve
-            raise _Failure("dns", exc.detail) from None
-        except ValueError as exc:  # urlsplit: e.g. an unclosed IPv6 bracket
-            raise _Failure("refused", f"{url}: invalid URL: {exc}") from None
+        result = ProbeResult(
+            url, final, True, status, content_type, content_length, head, redirects,
+            time.monotonic() - started, None, None,
+        )  # fmt: skip
+        return result, complete
 
     # --- shared state --------------------------------------------------------------------------
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # no .netrc credentials or environment proxies for strangers' URLs
-            session.headers["User-Agent"] = self.user_agent
-            self._local.session = session
-            with self._lock:
-                self._sessions.append(session)
-        return session
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -330,77 +266,13 @@ def _host(url: str) -> str:
         return ""
 
 
-def _full_length(response: requests.Response) -> int | None:
+def _full_length(response: Response) -> int | None:
     """The size of the whole resource: the Content-Range total of a 206, else Content-Length."""
     content_range = response.headers.get("Content-Range", "")
     if "/" in content_range:
         total = content_range.rsplit("/", 1)[1].strip()
         return int(total) if total.isdigit() else None
-    if response.status_code == 206:
+    if response.status == 206:
         return None  # a part without Content-Range: its Content-Length is not the full size
     declared = response.headers.get("Content-Length", "").strip()
     return int(declared) if declared.isdigit() else None
-
-
-def _read_head(
-    response: requests.Response, max_bytes: int, deadline: float, timeout: float
-) -> tuple[bytes, bool]:
-    """At most `max_bytes` first body bytes before `deadline`, and whether that was the whole body.
-
-    Same technique as `roku_feed.net._read_body` (read1 returns whatever has arrived, so a
-    trickling server cannot hold us past the deadline), but cutting instead of failing at the
-    cap, and shrinking the socket timeout to what remains before each read. Kept private here
-    until net.py offers a shared helper.
-    """
-    sock = _socket_of(response)
-    chunks: list[bytes] = []
-    received = 0
-    while received < max_bytes:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Failure("timeout", f"timed out after {timeout:g} s while reading the body")
-        if sock is not None and sock.fileno() != -1:  # closed once the whole body has arrived
-            sock.settimeout(remaining)
-        try:
-            chunk = response.raw.read1(min(_CHUNK, max_bytes - received), decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _classify(exc, response.url, timeout) from None
-        if not chunk:
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        received += len(chunk)
-    return b"".join(chunks)[:max_bytes], False
-
-
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    """The socket under a streamed response, or None: the connection's while it is kept alive;
-    http.client detaches it from a closing connection, leaving it only in the response's file."""
-    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
-    if sock is None:  # private attributes, hence the defensive look-up
-        buffered = getattr(getattr(response.raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(buffered, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def _classify(exc: BaseException, url: str, timeout: float) -> _Failure:
-    """Turn a requests/urllib3/socket exception into a failure kind and a one-line message."""
-    causes: list[BaseException] = []
-    cause: BaseException | None = exc
-    while cause is not None and len(causes) < 10:
-        causes.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    # urllib3's NewConnectionError (refused, unreachable) subclasses its ConnectTimeoutError
-    if any(isinstance(c, _TIMEOUTS) and not isinstance(c, _NOT_TIMEOUTS) for c in causes):
-        return _Failure("timeout", f"{url}: timed out after {timeout:g} s")
-    if any(isinstance(c, _TLS_ERRORS) for c in causes):
-        return _Failure("tls", f"{url}: TLS error: {_first_line(exc)}")
-    if any(isinstance(c, _DNS_ERRORS) for c in causes):
-        return _Failure("dns", f"{url}: cannot resolve {_host(url)}")
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
-        return _Failure("refused", f"{url}: {_first_line(exc)}")
-    return _Failure("connection", f"{url}: {type(exc).__name__}: {_first_line(exc)}")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

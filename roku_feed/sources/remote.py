@@ -1,8 +1,9 @@
 """Articles from an http(s) URL: a JSON article list or an RSS/Atom feed.
 
-Fetching goes through `roku_feed.net.fetch` (public addresses only, bounded in time and
-size). With a `state_dir`, the validators (ETag, Last-Modified) and the last body that
-parsed are kept between runs, so an unchanged source costs a 304 instead of a download.
+Fetching goes through `roku_feed.net.fetch` (public addresses only, connected to as checked,
+bounded in time, and in size after decompression). With a `state_dir`, the validators (ETag,
+Last-Modified) and the last body that parsed are kept between runs, so an unchanged source
+costs a 304 instead of a download.
 The cache is a convenience: when it is missing, corrupt or unwritable the URL is simply
 fetched in full.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from roku_feed import metrics
 from roku_feed.errors import FetchError, RokuFeedError, SourceError
-from roku_feed.net import fetch
+from roku_feed.net import Resolve, fetch, system_resolve
 
 MAX_BYTES = 20 * 1024 * 1024
 STATE_FILE = "http-cache.json"
@@ -40,11 +41,12 @@ def read_url(
     timeout: float = 10.0,
     max_bytes: int = MAX_BYTES,
     allow_private: bool = False,
+    resolve: Resolve = system_resolve,
 ) -> Iterator[RawArticle]:
     """Raw articles at `url`; FetchError (or a subclass) when it cannot be fetched, SourceError
-    when what came back is neither JSON nor a feed."""
+    when what came back is neither JSON nor a feed. `resolve` is `roku_feed.net.fetch`'s."""
     try:
-        articles, result = _read(url, state_dir, timeout, max_bytes, allow_private)
+        articles, result = _read(url, state_dir, timeout, max_bytes, allow_private, resolve)
     except RokuFeedError:
         metrics.count_upstream_fetch("error")
         raise
@@ -53,7 +55,7 @@ def read_url(
 
 
 def _read(
-    url: str, state_dir: Path | None, timeout: float, max_bytes: int, allow_private: bool
+    url: str, state_dir: Path | None, timeout: float, max_bytes: int, allow_private: bool, resolve: Resolve
 ) -> tuple[list[RawArticle], str]:
     """The raw articles, and whether they were fetched ("ok") or are the stored copy ("not-modified")."""
     cache = HttpCache(Path(state_dir)) if state_dir is not None else None
@@ -64,7 +66,14 @@ def _read(
             headers["If-None-Match"] = stored.etag
         if stored.last_modified:
             headers["If-Modified-Since"] = stored.last_modified
-    fetched = fetch(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private, headers=headers)
+    fetched = fetch(
+        url,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        allow_private=allow_private,
+        resolve=resolve,
+        headers=headers,
+    )
     if fetched.status == 304:
         if not stored:
             raise FetchError(f"{url}: HTTP 304 Not Modified, but no earlier copy is stored")

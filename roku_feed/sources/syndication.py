@@ -5,6 +5,11 @@ input shape. Two things feedparser loses are recovered here: the original UTC of
 dates (its *_parsed structs are UTC) is read back from the raw date strings, and every
 media:subTitle of an item is read with a second, strict XML pass (feedparser keeps only the
 last one). Nothing is validated here: `parse_article` does that and names what is wrong.
+
+A document that declares entities is refused before either parser sees it: an entity can
+expand without bound ("billion laughs") or pull in a local file or a URL, and no feed needs one.
+defusedxml's expat parser says so from the DOCTYPE alone; feedparser would quietly drop such
+declarations, and the strict pass, xml.etree, would expand them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from email.utils import parsedate_to_datetime
 from xml.sax import SAXParseException
 
 import feedparser
+from defusedxml import EntitiesForbidden
+from defusedxml.ElementTree import iterparse
 
 from roku_feed.errors import SourceError
 from roku_feed.text import plain
@@ -57,6 +64,7 @@ def articles_from_feed(raw: bytes, source: str) -> Iterator[tuple[dict[str, t.An
     Raises SourceError when the bytes are not an RSS or Atom feed at all; a well-formed
     feed without entries yields nothing.
     """
+    _refuse_entities(raw, source)
     # A stream, never bytes or str: feedparser would fetch a string that looks like a URL.
     parsed = feedparser.parse(io.BytesIO(raw))
     entries = parsed.get("entries") or []
@@ -73,6 +81,27 @@ def articles_from_feed(raw: bytes, source: str) -> Iterator[tuple[dict[str, t.An
         label = f"{source} item {n}" + (f" ({guid})" if guid else "")
         captions = subtitles[n - 1] if subtitles is not None else _single_subtitle(entry)
         yield _article(entry, language, captions), label
+
+
+def _refuse_entities(raw: bytes, source: str) -> None:
+    """SourceError when the document's DOCTYPE declares an entity, internal or external.
+
+    Only the prolog is parsed: declarations come before the root element, whose start ends the
+    look. What is not well-formed XML is left to feedparser's tolerant reading, which expands
+    no declared entity.
+    """
+    try:
+        for _ in iterparse(io.BytesIO(raw), events=("start",)):
+            return
+    except EntitiesForbidden as exc:
+        where = f" ({exc.sysid})" if exc.sysid else ""
+        kind = "an external entity" if exc.sysid or exc.pubid else "an entity"
+        raise SourceError(
+            f"{source}: refused: its DOCTYPE declares {kind}, {exc.name!r}{where}; entities can expand"
+            " without bound or read files and URLs, so feeds that declare any are not read"
+        ) from None
+    except ET.ParseError:
+        return
 
 
 def _why_not_a_feed(raw: bytes, parsed: Mapping[str, t.Any]) -> str:
@@ -275,7 +304,7 @@ def _subtitles_by_item(raw: bytes, expected: int) -> list[list[dict[str, str]]] 
     items: list[list[dict[str, str]]] = []
     depth = 0  # > 0 inside an item
     try:
-        for event, element in ET.iterparse(io.BytesIO(raw), events=("start", "end")):
+        for event, element in iterparse(io.BytesIO(raw), events=("start", "end")):
             tag = element.tag if isinstance(element.tag, str) else ""
             if tag in _ITEM_TAGS:
                 if event == "start":
