@@ -10,7 +10,8 @@ import typing as t
 from datetime import datetime
 
 from roku_feed.validation.catalog import RULES, Rule, Severity
-from roku_feed.validation.findings import Finding, Report
+from roku_feed.validation.findings import Collector, Finding, Report
+from roku_feed.validation.gc_pause import gc_paused
 from roku_feed.validation.rule_pass import rule_findings
 from roku_feed.validation.schema_pass import load_schema, schema_findings
 from roku_feed.validation.search_rules import validate_search_feed
@@ -43,5 +44,9 @@ def validate_feed(
     """
     if size is None:
         size = len(json.dumps(feed, ensure_ascii=False, separators=(",", ":")))
-    findings = [*extra, *schema_findings(feed), *rule_findings(feed, size=size, now=now)]
-    return Report().plus(findings)
+    with gc_paused():  # tens of thousands of findings would set off full collections
+        found = Collector(feed)
+        found.take(extra)
+        schema_findings(feed, into=found)
+        rule_findings(feed, size=size, now=now, into=found)
+        return found.report()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
+from itertools import chain
 
 from roku_feed.validation.catalog import RULES, Severity
 
@@ -13,14 +14,22 @@ Path = tuple[str | int, ...]
 CONTENT_ARRAYS = ("movies", "liveFeeds", "series", "shortFormVideos", "tvSpecials")
 
 
+_ITEM_KINDS = frozenset(CONTENT_ARRAYS)
+
+
 def to_pointer(path: t.Iterable[str | int]) -> str:
     """RFC 6901 JSON pointer for a path of keys and indexes."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    parts = tuple(path)
+    joined = "/".join(map(str, parts))
+    # One join serves every path whose keys hold no '~' or '/', which is nearly all of them.
+    if "~" in joined or joined.count("/") != len(parts) - 1:
+        return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "/" + joined if parts else ""
 
 
 def item_path(path: Path) -> Path | None:
     """The path of the innermost item (top-level item or episode) that contains `path`."""
-    if len(path) < 2 or path[0] not in CONTENT_ARRAYS or not isinstance(path[1], int):
+    if len(path) < 2 or path[0] not in _ITEM_KINDS or not isinstance(path[1], int):
         return None
     if path[0] == "series":
         # series/i/episodes/j or series/i/seasons/k/episodes/j
@@ -79,6 +88,18 @@ class Finding:
         return out
 
 
+def _item_context(feed: t.Any, where: Path) -> dict[str, str | None]:
+    """The item fields of a finding inside the item at `where`: its pointer, id and title."""
+    item = resolve(feed, where)
+    item_id = item.get("id") if isinstance(item, dict) else None
+    title = item.get("title") if isinstance(item, dict) else None
+    return {
+        "item_pointer": to_pointer(where),
+        "item_id": item_id if isinstance(item_id, str) else None,
+        "item_title": title if isinstance(title, str) else None,
+    }
+
+
 def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
     """A finding at `path`, with the id and title of the item around it when there is one."""
     if code not in RULES:
@@ -86,22 +107,77 @@ def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
     where = item_path(path)
     if where is None:
         return Finding(code, to_pointer(path), message)
-    item = resolve(feed, where)
-    item_id = item.get("id") if isinstance(item, dict) else None
-    title = item.get("title") if isinstance(item, dict) else None
-    return Finding(
-        code,
-        to_pointer(path),
-        message,
-        item_pointer=to_pointer(where),
-        item_id=item_id if isinstance(item_id, str) else None,
-        item_title=title if isinstance(title, str) else None,
-    )
+    return Finding(code, to_pointer(path), message, **_item_context(feed, where))
 
 
 def _sort_key(finding: Finding) -> tuple[tuple[tuple[int, int | str], ...], str]:
     parts = finding.pointer.split("/")[1:]
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts), finding.code
+    return tuple((0, int(p)) if p.isdecimal() else (1, p) for p in parts), finding.code
+
+
+def _path_of(pointer: str) -> Path:
+    """The path a pointer names, indexes (all-digit parts) as ints, as `_sort_key` reads them."""
+    return tuple(
+        int(p) if p.isdecimal() else p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]
+    )
+
+
+def _plain(part: str | int) -> bool:
+    """Whether a path part orders as `_sort_key` orders its pointer segment, compared as it is."""
+    return isinstance(part, int) or not ("~" in part or "/" in part or part.isdecimal())
+
+
+class Collector:
+    """The findings of one feed as the passes make them, each kept with its path.
+
+    Sorting by paths is cheaper than re-reading every pointer, and items are resolved once per
+    item, not once per finding: a feed whose 10,000 items each carry the same warnings is
+    30,000 findings.
+    """
+
+    def __init__(self, feed: t.Any) -> None:
+        self.feed = feed
+        self.findings: list[Finding] = []
+        self.paths: list[Path] = []
+        self._items: dict[Path, dict[str, str | None]] = {}
+
+    def add(self, code: str, path: Path, message: str) -> None:
+        """Make and keep the finding `code` at `path`, with its item's pointer, id and title."""
+        if code not in RULES:
+            raise KeyError(f"unknown finding code {code!r}")
+        where = item_path(path)
+        if where is None:
+            finding = Finding(code, to_pointer(path), message)
+        else:
+            context = self._items.get(where)
+            if context is None:
+                context = self._items[where] = _item_context(self.feed, where)
+            finding = Finding(code, to_pointer(path), message, **context)
+        self.findings.append(finding)
+        self.paths.append(path)
+
+    def keep(self, finding: Finding, path: Path) -> None:
+        """Keep a finding made elsewhere whose path is known."""
+        self.findings.append(finding)
+        self.paths.append(path)
+
+    def take(self, findings: t.Iterable[Finding]) -> None:
+        """Keep findings made elsewhere (parse-level, media) that carry only a pointer."""
+        for finding in findings:
+            self.keep(finding, _path_of(finding.pointer))
+
+    def report(self) -> Report:
+        """All findings kept, in document order: the order `Report.plus` gives."""
+        findings, paths = self.findings, self.paths
+        if all(_plain(part) for part in set(chain.from_iterable(paths))):
+            keys = [(path, finding.code) for path, finding in zip(paths, findings, strict=True)]
+            try:  # two paths differ first where one container has both: an int and a str
+                order = sorted(range(len(keys)), key=keys.__getitem__)
+            except TypeError:  # only where a pointer-only finding read a dict key as an index
+                pass
+            else:
+                return Report(tuple(findings[i] for i in order))
+        return Report(tuple(sorted(findings, key=_sort_key)))
 
 
 @dataclass(frozen=True)
