@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from roku_feed.errors import RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES, LoadedFeed, capped, load_feed, parse_feed, source_name
 from roku_feed.validation import Finding, Report, validate_feed
+from roku_feed.validation.selection import selected
 
 #: Probes a parsed feed's media: (feed, source name) -> findings; see probes.check.check_media.
 MediaCheck = Callable[[t.Any, str], Sequence[Finding]]
@@ -38,12 +39,15 @@ def check_feed(
     timeout: float = 10.0,
     allow_private: bool = False,
     media: MediaCheck | None = None,
+    codes: t.AbstractSet[str] | None = None,
 ) -> CheckResult:
     """Load, parse and validate one feed, and probe its media with `media` when given.
 
     `feed` is raw bytes (called `label` in messages), or a path, '-' (stdin) or an http(s) URL.
     With `files=False` a string must be a URL: what a web client sends never names a server file.
     Anything that keeps the feed from being checked is the result's `problem`, not raised.
+    With `codes` (see validation.selection), only findings with those codes are reported and
+    counted: an ignored error does not make the feed invalid.
     """
     source = label if isinstance(feed, bytes) else source_name(os.fspath(feed))
     try:
@@ -54,7 +58,7 @@ def check_feed(
     except RokuFeedError as exc:
         return CheckResult(source, problem=exc)
     report = validate_feed(loaded.data, size=loaded.length, extra=(*loaded.findings, *probed))
-    return CheckResult(source, report=report)
+    return CheckResult(source, report=report if codes is None else selected(report, codes))
 
 
 def _load(
