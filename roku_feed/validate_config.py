@@ -10,7 +10,6 @@ table is passed over). `--config PATH` names a file instead. So a CI job, a pre-
 from __future__ import annotations
 
 import re
-import tomllib
 import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +136,8 @@ def read_config(path: Path) -> ValidateConfig:
 
 
 def _read(path: Path) -> dict[str, t.Any]:
+    import tomllib  # on first use: most runs find no file, and every run starts up
+
     try:
         return tomllib.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
+from operator import attrgetter
 
 from roku_feed.validation.catalog import RULES, Severity
 
@@ -59,6 +61,12 @@ def resolve(feed: t.Any, path: Path) -> t.Any:
     return node
 
 
+#: code -> "error" or "warning": an enum member's `.value` is a slow property, and reports of
+#: tens of thousands of findings ask it once per finding.
+_SEVERITY_NAMES = {code: rule.severity.value for code, rule in RULES.items()}
+_ERROR_CODES = frozenset(code for code, rule in RULES.items() if rule.severity is Severity.ERROR)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem in a feed, located by JSON pointer and, inside an item, by its id and title."""
@@ -76,7 +84,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {
-            "severity": self.severity.value,
+            "severity": _SEVERITY_NAMES[self.code],
             "code": self.code,
             "pointer": self.pointer,
             "message": self.message,
@@ -88,16 +96,20 @@ class Finding:
         return out
 
 
-def _item_context(feed: t.Any, where: Path) -> dict[str, str | None]:
+#: (item_pointer, item_id, item_title): the fields of a finding inside an item, in field order.
+ItemContext = tuple[str, str | None, str | None]
+
+
+def _item_context(feed: t.Any, where: Path) -> ItemContext:
     """The item fields of a finding inside the item at `where`: its pointer, id and title."""
     item = resolve(feed, where)
     item_id = item.get("id") if isinstance(item, dict) else None
     title = item.get("title") if isinstance(item, dict) else None
-    return {
-        "item_pointer": to_pointer(where),
-        "item_id": item_id if isinstance(item_id, str) else None,
-        "item_title": title if isinstance(title, str) else None,
-    }
+    return (
+        to_pointer(where),
+        item_id if isinstance(item_id, str) else None,
+        title if isinstance(title, str) else None,
+    )
 
 
 def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
@@ -107,7 +119,7 @@ def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
     where = item_path(path)
     if where is None:
         return Finding(code, to_pointer(path), message)
-    return Finding(code, to_pointer(path), message, **_item_context(feed, where))
+    return Finding(code, to_pointer(path), message, *_item_context(feed, where))
 
 
 def _sort_key(finding: Finding) -> tuple[tuple[tuple[int, int | str], ...], str]:
@@ -139,7 +151,8 @@ class Collector:
         self.feed = feed
         self.findings: list[Finding] = []
         self.paths: list[Path] = []
-        self._items: dict[Path, dict[str, str | None]] = {}
+        self._items: dict[Path, ItemContext] = {}
+        self._tails: dict[Path, str] = {}  # path inside an item -> its pointer: a few per feed
 
     def add(self, code: str, path: Path, message: str) -> None:
         """Make and keep the finding `code` at `path`, with its item's pointer, id and title."""
@@ -147,13 +160,16 @@ class Collector:
             raise KeyError(f"unknown finding code {code!r}")
         where = item_path(path)
         if where is None:
-            finding = Finding(code, to_pointer(path), message)
+            self.findings.append(Finding(code, to_pointer(path), message))
         else:
             context = self._items.get(where)
             if context is None:
                 context = self._items[where] = _item_context(self.feed, where)
-            finding = Finding(code, to_pointer(path), message, **context)
-        self.findings.append(finding)
+            tail = path[len(where) :]
+            inside = self._tails.get(tail)
+            if inside is None:
+                inside = self._tails[tail] = to_pointer(tail)
+            self.findings.append(Finding(code, context[0] + inside, message, *context))
         self.paths.append(path)
 
     def keep(self, finding: Finding, path: Path) -> None:
@@ -170,13 +186,15 @@ class Collector:
         """All findings kept, in document order: the order `Report.plus` gives."""
         findings, paths = self.findings, self.paths
         if all(_plain(part) for part in set(chain.from_iterable(paths))):
-            keys = [(path, finding.code) for path, finding in zip(paths, findings, strict=True)]
-            try:  # two paths differ first where one container has both: an int and a str
+            keys = list(zip(paths, map(attrgetter("code"), findings), strict=True))
+            # Paths into one feed first differ at two members of one container: two ints or two
+            # strs. Only a pointer-only finding, reading a key of digits as an index, mixes them.
+            try:
                 order = sorted(range(len(keys)), key=keys.__getitem__)
-            except TypeError:  # only where a pointer-only finding read a dict key as an index
+            except TypeError:
                 pass
             else:
-                return Report(tuple(findings[i] for i in order))
+                return Report(tuple(map(findings.__getitem__, order)))
         return Report(tuple(sorted(findings, key=_sort_key)))
 
 
@@ -186,9 +204,10 @@ class Report:
 
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+        """Findings that are errors (counted once: the verdict, counts and summary all ask)."""
+        return sum(f.code in _ERROR_CODES for f in self.findings)
 
     @property
     def warnings(self) -> int:

@@ -68,15 +68,18 @@ class _Walk:
 
     def check_url(self, obj: dict[str, t.Any], key: str, path: Path) -> None:
         value = obj.get(key)
-        if isinstance(value, str) and value[:5].lower() == "http:":
+        # value[:5].lower() == "http:", without making two strings for every https URL
+        if isinstance(value, str) and value[4:5] == ":" and value[:4].lower() == "http":
             self.report("insecure-url", (*path, key), f"'{key}' uses http ({value}); serve it over https.")
 
     def check_date(self, obj: dict[str, t.Any], key: str, path: Path) -> None:
         value = obj.get(key)
-        if isinstance(value, str) and _DATE.fullmatch(value):
-            try:
-                date.fromisoformat(value)
-            except ValueError:
+        if not isinstance(value, str):
+            return
+        try:  # a real date passes whatever its shape; the shape matters only for a failure
+            date.fromisoformat(value)
+        except ValueError:
+            if _DATE.fullmatch(value):
                 self.report(
                     "impossible-date",
                     (*path, key),
@@ -93,22 +96,24 @@ class _Walk:
         # Fast path: the canonical 25-character form parses, and needs no shape regex.
         moment = _parse_canonical(value)
         if moment is None:
-            shape = _DATETIME.fullmatch(value)
-            if not shape:
-                return None  # the schema pass reports the shape
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                self.report(
-                    "impossible-date",
-                    (*path, key),
-                    f"'{key}' is {value!r}, which is not a real date and time.",
-                )
-                return None
+            # Roku's own samples write UTC as Z: the canonical form is the same digits, +00:00.
+            canonical = value[:19] + "+00:00" if len(value) == 20 and value[19] == "Z" else None
+            moment = _parse_canonical(canonical) if canonical else None
+            if moment is None:
+                if not _DATETIME.fullmatch(value):
+                    return None  # the schema pass reports the shape
+                try:
+                    moment = datetime.fromisoformat(value)
+                except ValueError:
+                    self.report(
+                        "impossible-date",
+                        (*path, key),
+                        f"'{key}' is {value!r}, which is not a real date and time.",
+                    )
+                    return None
+                canonical = moment.isoformat(timespec="seconds")
             self.report(
-                "datetime-not-canonical",
-                (*path, key),
-                f"'{key}' is {value!r}; write it as {moment.replace(microsecond=0).isoformat()}.",
+                "datetime-not-canonical", (*path, key), f"'{key}' is {value!r}; write it as {canonical}."
             )
         if future and moment > self.future:
             self.report(
