@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 import pytest
 import variants
 from conftest import CORPUS, REAL_FEEDS, load_json, many_warnings_feed
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roku_feed.errors import FeedLoadError
 from roku_feed.loading import load_feed, parse_feed
 from roku_feed.validation import Finding, Report, validate_feed
+from roku_feed.validation.findings import to_pointer
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -78,6 +81,12 @@ def _reference_item(feed: t.Any, pointer: str) -> tuple[str | None, str | None, 
         ident if isinstance(ident, str) else None,
         title if isinstance(title, str) else None,
     )
+
+
+@given(st.lists(st.one_of(st.integers(min_value=0), st.text(alphabet="ab/~01 ")), max_size=6))
+def test_pointers_escape_as_rfc_6901_says(path: list[int | str]) -> None:
+    expected = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    assert to_pointer(tuple(path)) == expected
 
 
 def _assert_as_defined(feed: t.Any, report: Report) -> None:

@@ -23,10 +23,11 @@ def to_pointer(path: t.Iterable[str | int]) -> str:
     """RFC 6901 JSON pointer for a path of keys and indexes."""
     parts = tuple(path)
     joined = "/".join(map(str, parts))
-    # One join serves every path whose keys hold no '~' or '/', which is nearly all of them.
+    # One join serves every path whose keys hold no '~' or '/', which is nearly all of them
+    # (the empty path, joined to "", has no separator to count and takes the long way).
     if "~" in joined or joined.count("/") != len(parts) - 1:
         return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-    return "/" + joined if parts else ""
+    return "/" + joined
 
 
 def item_path(path: Path) -> Path | None:
@@ -165,12 +166,16 @@ class Collector:
             context = self._items.get(where)
             if context is None:
                 context = self._items[where] = _item_context(self.feed, where)
-            tail = path[len(where) :]
-            inside = self._tails.get(tail)
-            if inside is None:
-                inside = self._tails[tail] = to_pointer(tail)
+            inside = self._inside(path[len(where) :]) if len(path) > len(where) else ""
             self.findings.append(Finding(code, context[0] + inside, message, *context))
         self.paths.append(path)
+
+    def _inside(self, tail: Path) -> str:
+        """The pointer of a path inside an item: the same few for every item, so made once."""
+        pointer = self._tails.get(tail)
+        if pointer is None:
+            pointer = self._tails[tail] = to_pointer(tail)
+        return pointer
 
     def keep(self, finding: Finding, path: Path) -> None:
         """Keep a finding made elsewhere whose path is known."""

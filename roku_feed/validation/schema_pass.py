@@ -197,8 +197,12 @@ def _json_type(value: t.Any) -> str:
     return "object"
 
 
+#: json.dumps(value, ensure_ascii=False) builds an encoder per call; a feed can have 10,000 errors.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _short(value: t.Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = _ENCODER.encode(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -54,6 +54,7 @@ class Layer:
     ignore: tuple[str, ...] = ()
 
     def apply(self, codes: frozenset[str]) -> frozenset[str]:
+        """The codes left after this layer, from those the layers before it left."""
         if self.select is not None:
             codes = frozenset().union(*map(codes_named, self.select))
         return codes.difference(*map(codes_named, self.ignore))
