@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from roku_feed.errors import RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES, LoadedFeed, capped, load_feed, parse_feed, source_name
 from roku_feed.validation import Finding, Report, validate_feed
-from roku_feed.validation.selection import selected
 
 #: Probes a parsed feed's media: (feed, source name) -> findings; see probes.check.check_media.
 MediaCheck = Callable[[t.Any, str], Sequence[Finding]]
@@ -57,8 +56,8 @@ def check_feed(
         probed = media(loaded.data, source) if media is not None else ()
     except RokuFeedError as exc:
         return CheckResult(source, problem=exc)
-    report = validate_feed(loaded.data, size=loaded.length, extra=(*loaded.findings, *probed))
-    return CheckResult(source, report=report if codes is None else selected(report, codes))
+    report = validate_feed(loaded.data, size=loaded.length, extra=(*loaded.findings, *probed), codes=codes)
+    return CheckResult(source, report=report)
 
 
 def _load(

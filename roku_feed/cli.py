@@ -29,7 +29,7 @@ from roku_feed.validation.catalog import RULES, render_markdown
 from roku_feed.validation.gc_pause import gc_paused
 from roku_feed.validation.selection import Layer, enabled_codes, split_entries
 
-VALIDATE_EPILOG = """\b
+EXIT_CODES_HELP = """\b
 Config file: .roku-feed.toml, or [tool.roku-feed] in pyproject.toml, in
 the working directory or the nearest parent that has one (.roku-feed.toml
 first); keys select, ignore, warnings-as-errors, and [[overrides]] with
@@ -114,7 +114,7 @@ def _found_config() -> ValidateConfig:
     return read_config(found) if found is not None else ValidateConfig()
 
 
-@cli.command(epilog=VALIDATE_EPILOG)
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("feeds", metavar="FEED...", nargs=-1, required=True)
 @click.option(
     "--format",

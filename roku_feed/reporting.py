@@ -104,8 +104,8 @@ def _json_object(result: CheckResult, options: RenderOptions) -> dict[str, t.Any
         }
     body = {"source": result.source, "checked": True, **result.report.to_dict(strict=options.strict)}
     shown, hidden = shown_findings(result.report, options)
+    body["findings"] = [f.to_dict() for f in shown]
     if hidden:
-        body["findings"] = [f.to_dict() for f in shown]
         body["findings_not_shown"] = hidden
     return body
 

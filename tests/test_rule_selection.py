@@ -141,6 +141,18 @@ def test_selection_decides_what_warnings_as_errors_fails_on(run_cli, workdir) ->
     assert (quiet.exit_code, quiet.stdout) == (0, "mixed.json: valid: 0 error(s), 0 warning(s)\n")
 
 
+def test_findings_made_while_parsing_are_selected_too(run_cli, workdir) -> None:
+    text = (workdir / "mixed.json").read_text(encoding="utf-8")
+    doubled = text.replace('"providerName":', '"providerName": "twice", "providerName":', 1)
+    assert '"twice"' in doubled
+    full = run_cli("validate", "--format", "json", "-", input=doubled)
+    assert ("duplicate-key", "/providerName") in found(full)
+    ignored = run_cli(
+        "validate", "--format", "json", "--ignore", "duplicate-key,empty-value", "-", input=doubled
+    )
+    assert found(ignored) == MIXED[1:] and ignored.exit_code == 0
+
+
 @pytest.mark.parametrize("option", ["--select", "--ignore"])
 def test_an_unknown_code_on_the_command_line_is_a_usage_error(run_cli, workdir, option) -> None:
     result = run_cli("validate", option, "insecure-url,no-such-code", "mixed.json")

@@ -148,8 +148,9 @@ class Collector:
     30,000 findings.
     """
 
-    def __init__(self, feed: t.Any) -> None:
+    def __init__(self, feed: t.Any, codes: t.AbstractSet[str] | None = None) -> None:
         self.feed = feed
+        self.codes = codes  # only these are kept (--select, --ignore); None: every code
         self.findings: list[Finding] = []
         self.paths: list[Path] = []
         self._items: dict[Path, ItemContext] = {}
@@ -159,6 +160,8 @@ class Collector:
         """Make and keep the finding `code` at `path`, with its item's pointer, id and title."""
         if code not in RULES:
             raise KeyError(f"unknown finding code {code!r}")
+        if self.codes is not None and code not in self.codes:
+            return
         where = item_path(path)
         if where is None:
             self.findings.append(Finding(code, to_pointer(path), message))
@@ -179,8 +182,9 @@ class Collector:
 
     def keep(self, finding: Finding, path: Path) -> None:
         """Keep a finding made elsewhere whose path is known."""
-        self.findings.append(finding)
-        self.paths.append(path)
+        if self.codes is None or finding.code in self.codes:
+            self.findings.append(finding)
+            self.paths.append(path)
 
     def take(self, findings: t.Iterable[Finding]) -> None:
         """Keep findings made elsewhere (parse-level, media) that carry only a pointer."""

@@ -11,13 +11,11 @@ So a later layer wins over an earlier one, and the command line over the file.
 from __future__ import annotations
 
 import difflib
-import typing as t
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from roku_feed.errors import RuleSelectionError
 from roku_feed.validation.catalog import RULES, codes_by_prefix
-from roku_feed.validation.findings import Report
 
 #: Every prefix an entry may name -> the codes it stands for.
 PREFIXES = {prefix: frozenset(codes) for prefix, codes in codes_by_prefix().items()}
@@ -66,8 +64,3 @@ def enabled_codes(layers: Sequence[Layer]) -> frozenset[str]:
     for layer in layers:
         codes = layer.apply(codes)
     return codes
-
-
-def selected(report: Report, codes: t.AbstractSet[str]) -> Report:
-    """The report with only the findings whose code is in `codes`: what the verdict counts."""
-    return Report(tuple(f for f in report.findings if f.code in codes))
