@@ -292,25 +292,24 @@ def test_a_pyproject_named_by_config_must_have_the_table(run_cli, workdir) -> No
     assert (result.exit_code, result.stderr) == (2, f"roku-feed: {path}: has no [tool.roku-feed] table\n")
 
 
-@pytest.mark.parametrize(
-    ("glob", "path", "matches"),
-    [
-        ("legacy/*.json", "legacy/a.json", True),
-        ("legacy/*.json", "legacy/old/a.json", False),
-        ("legacy/*.json", "new/legacy/a.json", False),
-        ("*.json", "feed.json", True),
-        ("*.json", "legacy/feed.json", False),
-        ("**/*.roku.json", "a/b/news.roku.json", True),
-        ("**/*.roku.json", "news.roku.json", True),
-        ("legacy/**", "legacy/a/b.json", True),
-        ("feed-?.json", "feed-1.json", True),
-        ("feed-[0-9].json", "feed-7.json", True),
-        ("feed-[!0-9].json", "feed-7.json", False),
-        ("feed.json", "feedxjson", False),
-    ],
-)
-def test_override_globs(glob: str, path: str, matches: bool) -> None:
-    assert bool(glob_pattern(glob).fullmatch(path)) is matches
+#: glob -> (paths it matches, paths it does not), relative to the config file's directory
+GLOBS = {
+    "legacy/*.json": (["legacy/a.json"], ["legacy/old/a.json", "new/legacy/a.json"]),
+    "*.json": (["feed.json"], ["legacy/feed.json"]),
+    "**/*.roku.json": (["a/b/news.roku.json", "news.roku.json"], ["news.json"]),
+    "legacy/**": (["legacy/a/b.json"], ["legacy"]),
+    "feed-?.json": (["feed-1.json"], ["feed-10.json"]),
+    "feed-[0-9].json": (["feed-7.json"], ["feed-x.json"]),
+    "feed-[!0-9].json": (["feed-x.json"], ["feed-7.json"]),
+    "feed.json": (["feed.json"], ["feedxjson"]),
+}
+
+
+@pytest.mark.parametrize("glob", GLOBS)
+def test_override_globs(glob: str) -> None:
+    matching, other = GLOBS[glob]
+    pattern = glob_pattern(glob)
+    assert [p for p in matching + other if pattern.fullmatch(p)] == matching
 
 
 # --- POST /api/v1/validate ------------------------------------------------------------------
