@@ -41,6 +41,7 @@ def check_feed(
     allow_private: bool = False,
     media: MediaCheck | None = None,
     resolve: Resolve = system_resolve,
+    codes: t.AbstractSet[str] | None = None,
 ) -> CheckResult:
     """Load, parse and validate one feed, and probe its media with `media` when given.
 
@@ -50,6 +51,8 @@ def check_feed(
     With `files=False` a string must be a URL: what a web client sends never names a server file.
     Anything that keeps the feed from being checked is the result's `problem`, not raised.
     A URL is fetched by `roku_feed.net.fetch`, which resolves its host names with `resolve`.
+    With `codes` (see validation.selection), only findings with those codes are reported and
+    counted: an ignored error does not make the feed invalid.
     """
     source = label if isinstance(feed, bytes) else source_name(os.fspath(feed))
     try:
@@ -58,7 +61,7 @@ def check_feed(
         probed = media(loaded.data, source) if media is not None else ()
     except RokuFeedError as exc:
         return CheckResult(source, problem=exc)
-    report = validate_feed(loaded.data, size=loaded.length, extra=(*loaded.findings, *probed))
+    report = validate_feed(loaded.data, size=loaded.length, extra=(*loaded.findings, *probed), codes=codes)
     duplicates = any(f.code == "duplicate-key" for f in loaded.findings)
     return CheckResult(source, report=Report(locate(loaded.text, report.findings, duplicate_keys=duplicates)))
 

@@ -8,6 +8,7 @@ stderr gets one line per failing feed saying why; never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,17 +21,28 @@ import click
 
 from roku_feed import __version__
 from roku_feed.checking import check_feed
-from roku_feed.errors import BuildError, OutputError, RokuFeedError
+from roku_feed.errors import BuildError, OutputError, RokuFeedError, RuleSelectionError
 from roku_feed.loading import DEFAULT_MAX_BYTES
 from roku_feed.reporting import REPORTER_BY_NAME, RenderOptions, exit_code, summary_line
+from roku_feed.validate_config import ValidateConfig, find_config, read_config
 from roku_feed.validation.catalog import RULES, render_markdown
+from roku_feed.validation.gc_pause import gc_paused
+from roku_feed.validation.selection import Layer, enabled_codes, split_entries
 
 EXIT_CODES_HELP = """\b
+Config file: .roku-feed.toml, or [tool.roku-feed] in pyproject.toml, in
+the working directory or the nearest parent that has one (.roku-feed.toml
+first); keys select, ignore, warnings-as-errors, and [[overrides]] with
+paths (globs relative to the file) and their own select and ignore.
+Command-line options win over the file.
+
+\b
 Exit codes:
   0  every feed is valid
   1  some feed is invalid (errors; with --warnings-as-errors, warnings too)
   2  some feed could not be checked: unreadable, not UTF-8, not JSON,
-     too large, HTTP failure, refused URL; or bad command-line usage
+     too large, HTTP failure, refused URL; or bad command-line usage,
+     an unknown finding code, a malformed config file
 """
 
 
@@ -85,6 +97,23 @@ class MediaOptions:
         return findings
 
 
+def _codes_option(
+    _ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """--select/--ignore: comma-separated codes or prefixes, repeatable; None when not given."""
+    if not values:
+        return None
+    try:
+        return tuple(entry for value in values for entry in split_entries(value, f"--{param.name}"))
+    except RuleSelectionError as exc:
+        raise click.UsageError(exc.detail) from None
+
+
+def _found_config() -> ValidateConfig:
+    found = find_config(Path.cwd())
+    return read_config(found) if found is not None else ValidateConfig()
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("feeds", metavar="FEED...", nargs=-1, required=True)
 @click.option(
@@ -97,7 +126,34 @@ class MediaOptions:
     "github for workflow annotations, sarif for code scanning (SARIF 2.1.0). Every format "
     "gives each finding's line and column.",
 )
-@click.option("--warnings-as-errors", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option(
+    "--select",
+    metavar="CODES",
+    multiple=True,
+    callback=_codes_option,
+    help="Only findings with these codes count: finding codes or prefixes ending at a hyphen "
+    "(missing-, bad-), comma-separated; see `roku-feed rules`.",
+)
+@click.option(
+    "--ignore",
+    metavar="CODES",
+    multiple=True,
+    callback=_codes_option,
+    help="Findings with these codes do not count (and an ignored error does not fail); "
+    "codes or prefixes, comma-separated.",
+)
+@click.option(
+    "--warnings-as-errors/--no-warnings-as-errors",
+    default=None,
+    help="Fail (exit 1) on warnings too; default: the config file's warnings-as-errors, else off.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read select, ignore, warnings-as-errors and overrides from this file (a .roku-feed.toml, "
+    "or a pyproject.toml's [tool.roku-feed]) instead of finding one.",
+)
 @click.option(
     "--max-findings",
     type=click.IntRange(min=0),
@@ -166,7 +222,10 @@ class MediaOptions:
 def validate(
     feeds: tuple[str, ...],
     fmt: str,
-    warnings_as_errors: bool,
+    select: tuple[str, ...] | None,
+    ignore: tuple[str, ...] | None,
+    warnings_as_errors: bool | None,
+    config_path: str | None,
     max_findings: int | None,
     list_all: bool,
     quiet: bool,
@@ -189,6 +248,14 @@ def validate(
     comes up more than 3 times is one line with the count and its first 3 locations
     (--all lists them all).
     """
+    try:
+        config = read_config(Path(config_path)) if config_path else _found_config()
+    except RokuFeedError as exc:
+        click.echo(f"roku-feed: {exc.detail}", err=True)
+        sys.exit(exc.exit_code)
+    if warnings_as_errors is None:
+        warnings_as_errors = config.warnings_as_errors
+    command_line = Layer(select=select, ignore=ignore or ())
     media = None
     if check_media:
         media = MediaOptions(
@@ -198,23 +265,29 @@ def validate(
             expiry_days=expiry_days,
             allow_private=allow_private_urls,
         )
+    # Reading, parsing and validating make no reference cycles, so one pause of the collector
+    # spares it a pass over every parsed feed; media probes (threads, sockets) keep it running.
     try:
-        results = [
-            check_feed(
-                source,
-                max_bytes=max_bytes,
-                timeout=timeout,
-                allow_private=allow_private_urls,
-                media=media.check if media is not None else None,
-            )
-            for source in feeds
-        ]
+        with gc_paused() if media is None else contextlib.nullcontext():
+            results = [
+                check_feed(
+                    source,
+                    max_bytes=max_bytes,
+                    timeout=timeout,
+                    allow_private=allow_private_urls,
+                    media=media.check if media is not None else None,
+                    codes=enabled_codes([*config.layers_for(source), command_line]),
+                )
+                for source in feeds
+            ]
     finally:
         if media is not None:
             media.prober.close()  # stops its worker threads
     options = RenderOptions(strict=warnings_as_errors, max_findings=max_findings, fold=not list_all)
     if not quiet:
-        click.echo(REPORTER_BY_NAME[fmt](results, options), nl=False)
+        with gc_paused():  # a dict or a line per finding, tens of thousands of them, and no cycle
+            rendered = REPORTER_BY_NAME[fmt](results, options)
+        click.echo(rendered, nl=False)
     code = exit_code(results, warnings_as_errors)
     if code:
         for result in results:

@@ -163,6 +163,14 @@ class SourceError(RokuFeedError):
     slug = "source-failed"
 
 
+class RuleSelectionError(RokuFeedError):
+    """A finding code or prefix to select or ignore that names no code (option, config file, query)."""
+
+    status = 400
+    title = "Unknown finding code"
+    slug = "unknown-finding-code"
+
+
 class BuildError(RokuFeedError):
     """No valid feed could be produced from the articles (nothing publishable, or it failed validation).
 

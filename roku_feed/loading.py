@@ -17,6 +17,7 @@ from pathlib import Path
 
 from roku_feed.errors import FeedLoadError, FeedTooLargeError
 from roku_feed.validation.findings import Finding, to_pointer
+from roku_feed.validation.gc_pause import gc_paused
 
 #: Default cap on a feed's size. Roku's template stops at 500 KB; real feeds are a few MB.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -117,11 +118,12 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
     if not text.strip():
         raise FeedLoadError(f"{source}: empty: no JSON to check")
     try:
-        try:
-            data = json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
-        except _DuplicateKeys:
-            pairs = json.loads(text, object_pairs_hook=_Pairs)
-            data = _find_duplicates(pairs, (), findings)
+        with gc_paused():  # a big feed is a million new objects and no cycle
+            try:
+                data = json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+            except _DuplicateKeys:
+                pairs = json.loads(text, object_pairs_hook=_Pairs)
+                data = _find_duplicates(pairs, (), findings)
     except json.JSONDecodeError as exc:
         line, col = _line_col(text, exc.pos)
         reason = _explain(text, exc)

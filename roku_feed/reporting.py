@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import typing as t
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from xml.etree import ElementTree as ET
 from roku_feed.checking import CheckResult
 from roku_feed.errors import RokuFeedError
 from roku_feed.folding import EXAMPLES, fold
+from roku_feed.json_text import dumps_indented
 from roku_feed.sarif import render_sarif
 from roku_feed.validation import Finding, Report
 
@@ -170,7 +170,7 @@ def _json_object(result: CheckResult, options: RenderOptions) -> dict[str, t.Any
 def render_json(results: Sequence[CheckResult], options: RenderOptions) -> str:
     """One object for one feed; a list of objects (each with its source) for several."""
     objects = [_json_object(r, options) for r in results]
-    return json.dumps(objects[0] if len(objects) == 1 else objects, indent=2, ensure_ascii=False) + "\n"
+    return dumps_indented(objects[0] if len(objects) == 1 else objects) + "\n"
 
 
 def render_junit(results: Sequence[CheckResult], options: RenderOptions) -> str:

@@ -13,8 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+import typing as t
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -86,6 +88,52 @@ def run_cli():
 
 def load_json(path: Path) -> object:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def many_warnings_feed(items: int) -> dict[str, t.Any]:
+    """Items with the deviations of Roku's samples (Z offsets, no rating, MP4 without bitrate), and
+    now and then others: http thumbnails, markup, a duplicate id, series with episodes."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    videos, series = [], []
+    for i in range(items):
+        added = (start + timedelta(minutes=7 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        item: dict[str, t.Any] = {
+            "id": f"clip-{i}" if i % 500 != 499 else "clip-0",
+            "title": f"Report {i}" if i % 97 else f"Report <b>{i}</b>",
+            "shortDescription": f"Short text of report {i}.",
+            "thumbnail": f"{'http' if i % 13 == 0 else 'https'}://img.example/{i}.jpg",
+            "releaseDate": "2026-11-01",
+            "genres": ["news"],
+            "content": {
+                "dateAdded": added,
+                "duration": 60 + i % 300,
+                "language": "en",
+                "videos": [{"url": f"https://media.example/{i}.mp4", "quality": "HD", "videoType": "MP4"}],
+            },
+        }
+        videos.append(item)
+        if i % 250 == 0:
+            episode = {**item, "id": f"episode-{i}", "episodeNumber": 1}
+            series.append(
+                {
+                    "id": f"series-{i}",
+                    "title": f"Series {i}",
+                    "shortDescription": "A series.",
+                    "thumbnail": f"https://img.example/s{i}.jpg",
+                    "releaseDate": "2026-11-01",
+                    "genres": ["news"],
+                    "seasons": [{"seasonNumber": 1, "episodes": [episode, {**episode, "id": f"e2-{i}"}]}],
+                }
+            )
+    return {
+        "providerName": "Many Warnings TV",
+        "lastUpdated": "2026-11-24T10:00:00Z",
+        "language": "en",
+        "shortFormVideos": videos,
+        "series": series,
+        "playlists": [{"name": "top", "itemIds": ["clip-1", "nobody", "episode-0"]}],
+        "categories": [{"name": "Top", "playlistName": "top", "order": "manual"}],
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):

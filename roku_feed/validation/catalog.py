@@ -535,6 +535,17 @@ _MEDIA = (
 RULES: dict[str, Rule] = {rule.code: rule for rule in (*_RULES, *_MEDIA)}
 
 
+def codes_by_prefix() -> dict[str, list[str]]:
+    """Every prefix `--select` and `--ignore` accept (a leading part of a code that ends at one of
+    its hyphens) -> the codes it stands for, in catalog order."""
+    out: dict[str, list[str]] = {}
+    for code in RULES:
+        parts = code.split("-")
+        for n in range(1, len(parts)):
+            out.setdefault("-".join(parts[:n]) + "-", []).append(code)
+    return dict(sorted(out.items()))
+
+
 def render_markdown() -> str:
     """The rule table as Markdown: the exact content of docs/rules.md."""
     lines = [
@@ -559,4 +570,22 @@ def render_markdown() -> str:
     for r in RULES.values():
         cells = (f"`{r.code}`", r.severity.value, r.stage, r.summary, r.fix, r.reason)
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += [
+        "",
+        "## Choosing codes",
+        "",
+        "`roku-feed validate --select CODES` counts only the findings with those codes, `--ignore",
+        "CODES` leaves them out (an ignored error does not make a feed invalid), and the config file",
+        'says the same with `select` and `ignore` (README, "Use it in CI"); `POST /api/v1/validate`',
+        "takes `?select=` and `?ignore=`. Each entry is a code, or a **prefix**: a leading part of a",
+        "code that ends at one of its hyphens, standing for every code that starts with it",
+        "(`missing-`, `playlist-item-`; `date-` is `date-in-future` but not `datetime-not-canonical`).",
+        "Any other entry is an error (exit 2). Prefixes shared by more than one code:",
+        "",
+        "| prefix | codes |",
+        "|---|---|",
+    ]
+    for prefix, codes in codes_by_prefix().items():
+        if len(codes) > 1:
+            lines.append(f"| `{prefix}` | " + ", ".join(f"`{code}`" for code in codes) + " |")
     return "\n".join(lines) + "\n"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
+from operator import attrgetter
 
 from roku_feed.validation.catalog import RULES, Severity
 
@@ -13,14 +16,23 @@ Path = tuple[str | int, ...]
 CONTENT_ARRAYS = ("movies", "liveFeeds", "series", "shortFormVideos", "tvSpecials")
 
 
+_ITEM_KINDS = frozenset(CONTENT_ARRAYS)
+
+
 def to_pointer(path: t.Iterable[str | int]) -> str:
     """RFC 6901 JSON pointer for a path of keys and indexes."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    parts = tuple(path)
+    joined = "/".join(map(str, parts))
+    # One join serves every path whose keys hold no '~' or '/', which is nearly all of them
+    # (the empty path, joined to "", has no separator to count and takes the long way).
+    if "~" in joined or joined.count("/") != len(parts) - 1:
+        return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "/" + joined
 
 
 def item_path(path: Path) -> Path | None:
     """The path of the innermost item (top-level item or episode) that contains `path`."""
-    if len(path) < 2 or path[0] not in CONTENT_ARRAYS or not isinstance(path[1], int):
+    if len(path) < 2 or path[0] not in _ITEM_KINDS or not isinstance(path[1], int):
         return None
     if path[0] == "series":
         # series/i/episodes/j or series/i/seasons/k/episodes/j
@@ -50,6 +62,12 @@ def resolve(feed: t.Any, path: Path) -> t.Any:
     return node
 
 
+#: code -> "error" or "warning": an enum member's `.value` is a slow property, and reports of
+#: tens of thousands of findings ask it once per finding.
+_SEVERITY_NAMES = {code: rule.severity.value for code, rule in RULES.items()}
+_ERROR_CODES = frozenset(code for code, rule in RULES.items() if rule.severity is Severity.ERROR)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem in a feed, located by JSON pointer and, inside an item, by its id and title."""
@@ -69,7 +87,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, t.Any]:
         out: dict[str, t.Any] = {
-            "severity": self.severity.value,
+            "severity": _SEVERITY_NAMES[self.code],
             "code": self.code,
             "pointer": self.pointer,
             "message": self.message,
@@ -97,6 +115,22 @@ class Finding:
         )
 
 
+#: (item_pointer, item_id, item_title): the fields of a finding inside an item, in field order.
+ItemContext = tuple[str, str | None, str | None]
+
+
+def _item_context(feed: t.Any, where: Path) -> ItemContext:
+    """The item fields of a finding inside the item at `where`: its pointer, id and title."""
+    item = resolve(feed, where)
+    item_id = item.get("id") if isinstance(item, dict) else None
+    title = item.get("title") if isinstance(item, dict) else None
+    return (
+        to_pointer(where),
+        item_id if isinstance(item_id, str) else None,
+        title if isinstance(title, str) else None,
+    )
+
+
 def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
     """A finding at `path`, with the id and title of the item around it when there is one."""
     if code not in RULES:
@@ -104,22 +138,91 @@ def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
     where = item_path(path)
     if where is None:
         return Finding(code, to_pointer(path), message)
-    item = resolve(feed, where)
-    item_id = item.get("id") if isinstance(item, dict) else None
-    title = item.get("title") if isinstance(item, dict) else None
-    return Finding(
-        code,
-        to_pointer(path),
-        message,
-        item_pointer=to_pointer(where),
-        item_id=item_id if isinstance(item_id, str) else None,
-        item_title=title if isinstance(title, str) else None,
-    )
+    return Finding(code, to_pointer(path), message, *_item_context(feed, where))
 
 
 def _sort_key(finding: Finding) -> tuple[tuple[tuple[int, int | str], ...], str]:
     parts = finding.pointer.split("/")[1:]
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts), finding.code
+    return tuple((0, int(p)) if p.isdecimal() else (1, p) for p in parts), finding.code
+
+
+def _path_of(pointer: str) -> Path:
+    """The path a pointer names, indexes (all-digit parts) as ints, as `_sort_key` reads them."""
+    return tuple(
+        int(p) if p.isdecimal() else p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]
+    )
+
+
+def _plain(part: str | int) -> bool:
+    """Whether a path part orders as `_sort_key` orders its pointer segment, compared as it is."""
+    return isinstance(part, int) or not ("~" in part or "/" in part or part.isdecimal())
+
+
+class Collector:
+    """The findings of one feed as the passes make them, each kept with its path.
+
+    Sorting by paths is cheaper than re-reading every pointer, and items are resolved once per
+    item, not once per finding: a feed whose 10,000 items each carry the same warnings is
+    30,000 findings.
+    """
+
+    def __init__(self, feed: t.Any, codes: t.AbstractSet[str] | None = None) -> None:
+        self.feed = feed
+        self.codes = codes  # only these are kept (--select, --ignore); None: every code
+        self.findings: list[Finding] = []
+        self.paths: list[Path] = []
+        self._items: dict[Path, ItemContext] = {}
+        self._tails: dict[Path, str] = {}  # path inside an item -> its pointer: a few per feed
+
+    def add(self, code: str, path: Path, message: str) -> None:
+        """Make and keep the finding `code` at `path`, with its item's pointer, id and title."""
+        if code not in RULES:
+            raise KeyError(f"unknown finding code {code!r}")
+        if self.codes is not None and code not in self.codes:
+            return
+        where = item_path(path)
+        if where is None:
+            self.findings.append(Finding(code, to_pointer(path), message))
+        else:
+            context = self._items.get(where)
+            if context is None:
+                context = self._items[where] = _item_context(self.feed, where)
+            inside = self._inside(path[len(where) :]) if len(path) > len(where) else ""
+            self.findings.append(Finding(code, context[0] + inside, message, *context))
+        self.paths.append(path)
+
+    def _inside(self, tail: Path) -> str:
+        """The pointer of a path inside an item: the same few for every item, so made once."""
+        pointer = self._tails.get(tail)
+        if pointer is None:
+            pointer = self._tails[tail] = to_pointer(tail)
+        return pointer
+
+    def keep(self, finding: Finding, path: Path) -> None:
+        """Keep a finding made elsewhere whose path is known."""
+        if self.codes is None or finding.code in self.codes:
+            self.findings.append(finding)
+            self.paths.append(path)
+
+    def take(self, findings: t.Iterable[Finding]) -> None:
+        """Keep findings made elsewhere (parse-level, media) that carry only a pointer."""
+        for finding in findings:
+            self.keep(finding, _path_of(finding.pointer))
+
+    def report(self) -> Report:
+        """All findings kept, in document order: the order `Report.plus` gives."""
+        findings, paths = self.findings, self.paths
+        if all(_plain(part) for part in set(chain.from_iterable(paths))):
+            keys = list(zip(paths, map(attrgetter("code"), findings), strict=True))
+            # Paths into one feed first differ at two members of one container: two ints or two
+            # strs. Only a pointer-only finding, reading a key of digits as an index, mixes them.
+            try:
+                order = sorted(range(len(keys)), key=keys.__getitem__)
+            except TypeError:
+                pass
+            else:
+                return Report(tuple(map(findings.__getitem__, order)))
+        return Report(tuple(sorted(findings, key=_sort_key)))
 
 
 @dataclass(frozen=True)
@@ -128,9 +231,10 @@ class Report:
 
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def errors(self) -> int:
-        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+        """Findings that are errors (counted once: the verdict, counts and summary all ask)."""
+        return sum(f.code in _ERROR_CODES for f in self.findings)
 
     @property
     def warnings(self) -> int:

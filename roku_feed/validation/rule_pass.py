@@ -11,7 +11,7 @@ import re
 import typing as t
 from datetime import UTC, date, datetime, timedelta
 
-from roku_feed.validation.findings import CONTENT_ARRAYS, Finding, Path, make_finding, to_pointer
+from roku_feed.validation.findings import CONTENT_ARRAYS, Collector, Finding, Path, to_pointer
 
 #: Roku's conversion template refuses responses longer than 500 * 1024 characters.
 TEMPLATE_LIMIT = 500 * 1024
@@ -55,31 +55,31 @@ def _is_int(value: t.Any) -> bool:
 class _Walk:
     """State of one pass: findings so far and what later checks need to resolve references."""
 
-    def __init__(self, feed: dict[str, t.Any], now: datetime) -> None:
+    def __init__(self, feed: dict[str, t.Any], now: datetime, into: Collector) -> None:
         self.feed = feed
-        self.findings: list[Finding] = []
+        self.report = into.add
         self.future = now + FUTURE_SLACK
         self.id_at: dict[str, Path] = {}  # id -> path of the item that used it first
         self.top_level_ids: set[str] = set()
         self.episode_ids: set[str] = set()
         self.tags: set[str] = set()
 
-    def report(self, code: str, path: Path, message: str) -> None:
-        self.findings.append(make_finding(self.feed, code, path, message))
-
     # -- values: each takes (object, key, path of object), so paths are built only to report --
 
     def check_url(self, obj: dict[str, t.Any], key: str, path: Path) -> None:
         value = obj.get(key)
-        if isinstance(value, str) and value[:5].lower() == "http:":
+        # value[:5].lower() == "http:", without making two strings for every https URL
+        if isinstance(value, str) and value[4:5] == ":" and value[:4].lower() == "http":
             self.report("insecure-url", (*path, key), f"'{key}' uses http ({value}); serve it over https.")
 
     def check_date(self, obj: dict[str, t.Any], key: str, path: Path) -> None:
         value = obj.get(key)
-        if isinstance(value, str) and _DATE.fullmatch(value):
-            try:
-                date.fromisoformat(value)
-            except ValueError:
+        if not isinstance(value, str):
+            return
+        try:  # a real date passes whatever its shape; the shape matters only for a failure
+            date.fromisoformat(value)
+        except ValueError:
+            if _DATE.fullmatch(value):
                 self.report(
                     "impossible-date",
                     (*path, key),
@@ -96,22 +96,24 @@ class _Walk:
         # Fast path: the canonical 25-character form parses, and needs no shape regex.
         moment = _parse_canonical(value)
         if moment is None:
-            shape = _DATETIME.fullmatch(value)
-            if not shape:
-                return None  # the schema pass reports the shape
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                self.report(
-                    "impossible-date",
-                    (*path, key),
-                    f"'{key}' is {value!r}, which is not a real date and time.",
-                )
-                return None
+            # Roku's own samples write UTC as Z: the canonical form is the same digits, +00:00.
+            canonical = value[:19] + "+00:00" if len(value) == 20 and value[19] == "Z" else None
+            moment = _parse_canonical(canonical) if canonical else None
+            if moment is None:
+                if not _DATETIME.fullmatch(value):
+                    return None  # the schema pass reports the shape
+                try:
+                    moment = datetime.fromisoformat(value)
+                except ValueError:
+                    self.report(
+                        "impossible-date",
+                        (*path, key),
+                        f"'{key}' is {value!r}, which is not a real date and time.",
+                    )
+                    return None
+                canonical = moment.isoformat(timespec="seconds")
             self.report(
-                "datetime-not-canonical",
-                (*path, key),
-                f"'{key}' is {value!r}; write it as {moment.replace(microsecond=0).isoformat()}.",
+                "datetime-not-canonical", (*path, key), f"'{key}' is {value!r}; write it as {canonical}."
             )
         if future and moment > self.future:
             self.report(
@@ -389,35 +391,45 @@ class _Walk:
                 "query-tag-unused", path, f"No item carries the tag {tag!r}{hint}; the row would be empty."
             )
 
-
-def rule_findings(feed: t.Any, *, size: int | None, now: datetime | None = None) -> list[Finding]:
-    """Findings of every rule a schema cannot express. `size` is the feed's length in characters."""
-    if not isinstance(feed, dict):
-        return []
-    walk = _Walk(feed, now or datetime.now(UTC))
-    walk.check_datetime(feed, "lastUpdated", (), future=True)
-    for kind in CONTENT_ARRAYS:
-        items = feed.get(kind)
-        if not isinstance(items, list):
-            continue
-        if not items:
-            walk.report("empty-content-array", (kind,), f"'{kind}' is an empty list; omit it.")
-        for i, item in enumerate(items):
-            walk.item(kind, item, (kind, i))
-    playlists = walk.playlists(feed.get("playlists"))
-    shown = walk.categories(feed.get("categories"), playlists)
-    for name, p in playlists.items():
-        if name not in shown:
-            walk.report(
-                "playlist-unused",
-                ("playlists", p),
-                f"No category shows playlist {name!r}; add one or remove the playlist.",
+    def run(self, size: int | None) -> None:
+        """The whole walk: the items, then the cross references, then the feed's size."""
+        feed = self.feed
+        self.check_datetime(feed, "lastUpdated", (), future=True)
+        for kind in CONTENT_ARRAYS:
+            items = feed.get(kind)
+            if not isinstance(items, list):
+                continue
+            if not items:
+                self.report("empty-content-array", (kind,), f"'{kind}' is an empty list; omit it.")
+            for i, item in enumerate(items):
+                self.item(kind, item, (kind, i))
+        playlists = self.playlists(feed.get("playlists"))
+        shown = self.categories(feed.get("categories"), playlists)
+        for name, p in playlists.items():
+            if name not in shown:
+                self.report(
+                    "playlist-unused",
+                    ("playlists", p),
+                    f"No category shows playlist {name!r}; add one or remove the playlist.",
+                )
+        if size is not None and size > TEMPLATE_LIMIT:
+            self.report(
+                "over-template-size",
+                (),
+                f"The feed is {size:,} characters; Roku's channel template refuses feeds over "
+                f"{TEMPLATE_LIMIT:,}. Publish fewer or shorter items.",
             )
-    if size is not None and size > TEMPLATE_LIMIT:
-        walk.report(
-            "over-template-size",
-            (),
-            f"The feed is {size:,} characters; Roku's channel template refuses feeds over "
-            f"{TEMPLATE_LIMIT:,}. Publish fewer or shorter items.",
-        )
-    return walk.findings
+
+
+def rule_findings(
+    feed: t.Any, *, size: int | None, now: datetime | None = None, into: Collector | None = None
+) -> list[Finding]:
+    """Findings of every rule a schema cannot express. `size` is the feed's length in characters.
+
+    :param into: the collector to add them to (validate_feed's, shared with the schema pass).
+    """
+    out = Collector(feed) if into is None else into
+    start = len(out.findings)
+    if isinstance(feed, dict):
+        _Walk(feed, now or datetime.now(UTC), out).run(size)
+    return out.findings[start:]

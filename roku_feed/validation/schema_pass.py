@@ -17,7 +17,7 @@ import typing as t
 from dataclasses import dataclass
 from importlib import resources
 
-from roku_feed.validation.findings import Finding, Path, make_finding
+from roku_feed.validation.findings import Collector, Finding, Path, make_finding
 
 DP_SCHEMA = "roku-direct-publisher.schema.json"
 SEARCH_SCHEMA = "roku-search-feed.schema.json"
@@ -197,8 +197,12 @@ def _json_type(value: t.Any) -> str:
     return "object"
 
 
+#: json.dumps(value, ensure_ascii=False) builds an encoder per call; a feed can have 10,000 errors.
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _short(value: t.Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    text = _ENCODER.encode(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -350,25 +354,32 @@ def _too_deep(feed: t.Any) -> Path:
 
 
 def schema_findings(
-    feed: t.Any, violations: t.Iterable[Violation] | None = None, *, schema: str = SCHEMA_FILE
+    feed: t.Any,
+    violations: t.Iterable[Violation] | None = None,
+    *,
+    schema: str = SCHEMA_FILE,
+    into: Collector | None = None,
 ) -> list[Finding]:
     """Findings for every violation of `schema`, de-duplicated (engines differ in how they batch).
 
     :param violations: errors from another engine to explain instead (tests compare engines).
+    :param into: the collector to add them to (validate_feed's, shared with the rule pass).
     """
+    out = Collector(feed) if into is None else into
+    start = len(out.findings)
     try:
         found = list(iter_violations(feed, schema) if violations is None else violations)
     except ValueError:
         # jsonschema-rs cannot hand back an error whose value nests hundreds of levels deep.
         path = _too_deep(feed)
         message = f"'{_field_name(path)}' is nested more than {MAX_DEPTH} levels deep; flatten it."
-        return [make_finding(feed, "nesting-too-deep", path, message)]
+        out.add("nesting-too-deep", path, message)
+        return out.findings[start:]
     seen: set[tuple[str, str, str]] = set()
-    out: list[Finding] = []
     for violation in found:
         for finding in findings_for(feed, violation, schema=schema):
             key = (finding.code, finding.pointer, finding.message)
             if key not in seen:
                 seen.add(key)
-                out.append(finding)
-    return out
+                out.keep(finding, violation.instance_path)
+    return out.findings[start:]

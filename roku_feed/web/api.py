@@ -25,6 +25,7 @@ from roku_feed.intake import refuse_repairs
 from roku_feed.loading import LoadedFeed, parse_feed
 from roku_feed.snapshots import SnapshotStore, diff_items
 from roku_feed.validation import Report
+from roku_feed.validation.selection import Layer, enabled_codes, split_entries
 from roku_feed.web.state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,7 +61,8 @@ def _json_body() -> LoadedFeed:
 
 @bp.post("/validate")
 def validate() -> Response:
-    """Validate a feed sent as the body, or fetched from {"url": ...}."""
+    """Validate a feed sent as the body, or fetched from {"url": ...}; ?select= and ?ignore= as in the CLI."""
+    codes = _selected_codes()  # an unknown code is a 400 before any work
     raw = _body()
     data = parse_feed(raw, "request body").data  # a body that is not JSON is a 400 here
     by_url = isinstance(data, dict) and set(data) == {"url"} and isinstance(data["url"], str)
@@ -73,10 +75,23 @@ def validate() -> Response:
         timeout=config["FETCH_TIMEOUT"],
         allow_private=config["ALLOW_PRIVATE_URLS"],
         media=_probe_media if request.args.get("check_media", "").lower() in ("1", "true", "yes") else None,
+        codes=codes,
     )
     if result.problem is not None:
         raise result.problem
     return jsonify({"source": result.source, **t.cast(Report, result.report).to_dict()})
+
+
+def _selected_codes() -> frozenset[str] | None:
+    """The codes ?select= and ?ignore= (comma-separated codes or prefixes) let count; None: all."""
+    select, ignore = request.args.get("select"), request.args.get("ignore")
+    if select is None and ignore is None:
+        return None
+    layer = Layer(
+        select=None if select is None else split_entries(select, "select"),
+        ignore=split_entries(ignore or "", "ignore"),
+    )
+    return enabled_codes([layer])
 
 
 def _probe_media(feed: t.Any, _source: str) -> list[t.Any]:
