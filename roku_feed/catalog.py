@@ -96,6 +96,7 @@ class Catalog:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             db.execute("PRAGMA busy_timeout=10000")
+            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before a push is answered
             yield db
         finally:
             db.close()
