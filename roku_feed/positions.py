@@ -14,10 +14,13 @@ import functools
 import json
 import re
 import typing as t
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from roku_feed.loading import repair_surrogates
 from roku_feed.validation import Finding
+from roku_feed.validation.gc_pause import gc_paused
 
 _WS = r"[ \t\n\r]*+"
 _SPACE = re.compile(_WS)
@@ -64,6 +67,104 @@ def _finder(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"{run}(?:,?+{_WS}({_STRING}){_WS}:{_WS}(?:({_SCALAR}){_WS})?)?")
 
 
+#: Limits on a plan (see `_plan`): wanted pointers per element, the highest array index in
+#: them, and elements that must share one set of them before a regex is compiled for it.
+_PLAN_TAILS = 16
+_PLAN_INDEX = 3
+_PLAN_SHARED = 4
+_PLAIN_KEY = re.compile(r'[^"\\\x00-\x1f]*+')
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """One regex matching a whole element (an item) and marking where each wanted value starts.
+
+    Items in a feed carry the same warnings at the same pointers inside them, so the elements
+    of an array that share a set of wanted tails (pointers relative to the element) share a
+    plan: the regex runs in C over the element, an empty group at the start of each wanted
+    value and of each ancestor inside it. It matches only what the walk would read the same
+    way: members whose keys have no escapes and are not wanted are passed over; a wanted key
+    twice in one object, an escaped key or a value nested deeper than `_VALUE` passes over
+    makes it fail, and the walk then goes through that element member by member.
+    """
+
+    regex: re.Pattern[str]
+    #: tail -> the groups to try, in order: the tail's own, then each ancestor's (0: the element)
+    settle: dict[str, tuple[int, ...]]
+
+
+def _tree(tails: Iterable[str]) -> dict[str, t.Any] | None:
+    """The tails as a tree of their segments, or None when a plan cannot spell one of them."""
+    root: dict[str, t.Any] = {}
+    for tail in tails:
+        node = root
+        for part in tail.split("/")[1:]:
+            key = part.replace("~1", "/").replace("~0", "~")
+            if not _PLAIN_KEY.fullmatch(key):
+                return None  # a key JSON text must escape: the walk decodes it
+            if part.isascii() and part.isdigit() and int(part) > _PLAN_INDEX and str(int(part)) == part:
+                return None
+            node = node.setdefault(part, {})
+    return root
+
+
+def _compile_plan(tails: frozenset[str]) -> _Plan | None:
+    tree = _tree(tails) if len(tails) <= _PLAN_TAILS else None
+    if tree is None:
+        return None
+    groups: list[str] = []  # group n+1 marks the value at tail groups[n]
+
+    def mark(tail: str) -> str:
+        groups.append(tail)
+        return "()"
+
+    def value(node: dict[str, t.Any], tail: str) -> str:
+        if not node:
+            return _VALUE
+        members = []
+        for part, child in node.items():
+            key = re.escape(part.replace("~1", "/").replace("~0", "~"))
+            here = f"{tail}/{part}"
+            group = len(groups) + 1
+            members.append(f'"{key}"{_WS}:{_WS}(?({group})(?!)){mark(here)}{value(child, here)}')
+        names = "|".join(re.escape(part.replace("~1", "/").replace("~0", "~")) for part in node)
+        members.append(rf'"(?!(?:{names})")[^"\\]*+"{_WS}:{_WS}{_VALUE}')
+        member = "(?:" + "|".join(members) + ")"
+        obj = rf"\{{{_WS}(?:{member}{_WS}(?:,{_WS}|(?=\}})))*+\}}"
+        indexes = {int(p): c for p, c in node.items() if p.isascii() and p.isdigit() and str(int(p)) == p}
+        elements = []  # each element up to the last wanted, in order (the groups are numbered so)
+        for index in range(max(indexes, default=-1) + 1):
+            here = f"{tail}/{index}"
+            elements.append(mark(here) + value(indexes[index], here) if index in indexes else _VALUE)
+        rest = rf"(?:{_VALUE}{_WS}(?:,{_WS}|(?=\])))*+"
+        for element in reversed(elements):  # an array may end before any of them
+            rest = rf"(?:{element}{_WS}(?:,{_WS}{rest}|(?=\])))?+"
+        array = rf"\[{_WS}{rest}\]"
+        return rf"(?:(?=\{{){obj}|(?=\[){array}|{_SCALAR})"
+
+    regex = re.compile(value(tree, ""))
+    marked: dict[str, list[int]] = {}
+    for group, tail in enumerate(groups, 1):
+        marked.setdefault(tail, []).append(group)
+    settle = {}
+    for tail in tails:
+        tries: list[int] = []
+        cut = tail
+        while cut:
+            tries += marked.get(cut, ())
+            cut = cut[: cut.rfind("/")]
+        settle[tail] = (*tries, 0)
+    return _Plan(regex, settle)
+
+
+_plan = functools.lru_cache(maxsize=64)(_compile_plan)
+
+
+def _tail_names(plan: _Plan) -> frozenset[str]:
+    """The object keys a plan's tails name, as `_ancestors` gives them."""
+    return _ancestors(plan.settle)[1]
+
+
 def _key(quoted: str) -> str:
     """A key as the parser read it (escapes decoded, lone surrogates repaired as loading does)."""
     key = json.loads(quoted)
@@ -87,7 +188,14 @@ def _ancestors(pointers: Iterable[str]) -> tuple[set[str], frozenset[str]]:
     return ancestors, frozenset(keys)
 
 
-def _walk(text: str, wanted: set[str], *, to_the_end: bool) -> tuple[dict[str, int], dict[str, int]]:
+def _walk(
+    text: str,
+    wanted: set[str],
+    *,
+    to_the_end: bool,
+    plans: dict[str, _Plan] | None = None,
+    matched: dict[str, re.Match[str]] | None = None,
+) -> tuple[dict[str, int], dict[str, int]]:
     """Where the value of each wanted pointer and ancestor the text has starts, and where a key
     starts the second time in its object for the keys that do: ({pointer: offset}, same).
 
@@ -95,8 +203,13 @@ def _walk(text: str, wanted: set[str], *, to_the_end: bool) -> tuple[dict[str, i
     or element, and once per other element or member the finder regex cannot pass; the C
     scanner skips those. The walk stops once every wanted pointer is found (unless
     `to_the_end`); a pointer the text lacks makes it go on to the end of the wanted paths.
+
+    A wanted pointer with a plan (see `_Plan`) is matched by it as a whole, into `matched`; when
+    its plan fails, the pointers the plan stood for are walked like the others.
     """
+    plans = plans or {}
     ancestors, names = _ancestors(wanted)
+    names = names.union(*(_tail_names(plan) for plan in set(plans.values())))
     paths = wanted | ancestors
     finder = _finder(names)
     offsets: dict[str, int] = {}
@@ -110,6 +223,19 @@ def _walk(text: str, wanted: set[str], *, to_the_end: bool) -> tuple[dict[str, i
         if path not in offsets:
             pending -= path in wanted
         offsets[path] = pos
+        plan = plans.get(path) if end < 0 else None
+        if plan is not None:
+            match = plan.regex.match(text, pos)
+            if match is not None:
+                matched[path] = match  # type: ignore[index]
+                end = match.end()
+            else:  # walked member by member instead
+                inside = {path + tail for tail in plan.settle}
+                pending += len(inside - wanted - offsets.keys())
+                wanted |= inside
+                within, _ = _ancestors(inside)
+                ancestors |= within | {path}
+                paths |= inside | within | {path}
         if pending <= 0 and not to_the_end:
             break
         if end < 0 and path in ancestors and text[pos] in "{[":
@@ -180,16 +306,75 @@ def locate(text: str, findings: Sequence[Finding], *, duplicate_keys: bool = Fal
     """
     if not findings:
         return ()
-    found, repeats = _walk(text, {f.pointer for f in findings}, to_the_end=duplicate_keys)
-    offsets = [_settled(found, repeats, f.pointer, f.code) for f in findings]
-    placed: list[Finding] = list(findings)
-    line, line_start, previous = 1, 0, 0
-    for index in sorted(range(len(offsets)), key=offsets.__getitem__):  # the text is counted once
-        offset = offsets[index]
-        newlines = text.count("\n", previous, offset)
-        if newlines:
-            line += newlines
-            line_start = text.rfind("\n", previous, offset) + 1
-        placed[index] = findings[index].at(line, offset - line_start + 1)
-        previous = offset
+    routes, plans = _route(findings, duplicate_keys)
+    wanted = {f.pointer for f, item in zip(findings, routes, strict=True) if item is None}
+    matched: dict[str, re.Match[str]] = {}
+    with gc_paused():
+        found, repeats = _walk(
+            text, wanted | plans.keys(), to_the_end=duplicate_keys, plans=plans, matched=matched
+        )
+        offsets = []
+        for finding, item in zip(findings, routes, strict=True):
+            match = matched.get(item) if item is not None else None
+            if match is None:
+                offsets.append(_settled(found, repeats, finding.pointer, finding.code))
+                continue
+            start = match.start
+            for group in plans[item].settle[finding.pointer[len(item) :]]:
+                offset = start(group)
+                if offset >= 0:
+                    break
+            offsets.append(offset)
+        placed: list[Finding] = list(findings)
+        line, line_start, previous = 1, 0, 0
+        for index in sorted(range(len(offsets)), key=offsets.__getitem__):  # the text is counted once
+            offset = offsets[index]
+            newlines = text.count("\n", previous, offset)
+            if newlines:
+                line += newlines
+                line_start = text.rfind("\n", previous, offset) + 1
+            placed[index] = findings[index].at(line, offset - line_start + 1)
+            previous = offset
     return tuple(placed)
+
+
+def _route(findings: Sequence[Finding], duplicate_keys: bool) -> tuple[list[str | None], dict[str, _Plan]]:
+    """For each finding, the item whose plan places it, or None (the walk does); and the plans.
+
+    Findings inside an item are grouped by the item's pointer; items that share their set of
+    tails with enough others get that set's plan, unless a pointer walked otherwise lies in it.
+    """
+    routes: list[str | None] = [None] * len(findings)
+    if duplicate_keys:  # the last value of a key wins: only the walk knows which that is
+        return routes, {}
+    tails: dict[str, set[str]] = {}
+    special = _AT_START | _AT_REPEATED_KEY
+    index = -1
+    for finding in findings:
+        index += 1
+        item = finding.item_pointer
+        if item is None or finding.code in special:
+            continue
+        pointer = finding.pointer
+        cut = len(item)
+        if pointer[cut : cut + 1] in ("", "/") and pointer.startswith(item):
+            routes[index] = item
+            found = tails.get(item)
+            if found is None:
+                found = tails[item] = set()
+            found.add(pointer[cut:])
+    keys = {item: frozenset(found) for item, found in tails.items()}
+    shared = Counter(keys.values())
+    plans: dict[str, _Plan] = {}
+    for item, key in keys.items():
+        if shared[key] >= _PLAN_SHARED and (plan := _plan(key)) is not None:
+            plans[item] = plan
+    # A plan passes over its whole item: no other pointer the walk must reach may lie inside.
+    others = {p for p, item in zip((f.pointer for f in findings), routes, strict=True) if item is None}
+    others.update(p[: p.rfind("/")] for p in plans)  # the items' containers: a few for many items
+    for pointer in others:
+        while pointer:
+            plans.pop(pointer, None)
+            pointer = pointer[: pointer.rfind("/")]
+    routes = [item if item in plans else None for item in routes]
+    return routes, plans

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roku_feed.checking import check_feed
-from roku_feed.positions import locate
+from roku_feed.positions import _route, locate
 from roku_feed.validation import Finding
 
 VARIANTS = [("invalid", v) for v in variants.INVALID] + [("warning", v) for v in variants.WARNING]
@@ -201,3 +201,71 @@ def test_any_document_any_pointer(doc: t.Any, indent: int | None, ascii_only: bo
     pointers = list(_pointers(doc))
     placed = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
     assert [value_at(text, f) for f in placed] == [resolve(doc, p) for p in pointers]
+
+
+def _as_items(pointers: list[str], items: str) -> list[Finding]:
+    """Findings inside the elements of the array at `items`, carrying their item's pointer as the
+    validator's do: what lets locate place a whole item with one regex (a plan)."""
+    out = []
+    for p in pointers:
+        rest = p[len(items) + 1 :]
+        index = rest.split("/")[0]
+        if p.startswith(items + "/") and index.isdigit():
+            out.append(Finding("wrong-type", p, "m", f"{items}/{index}"))
+        else:
+            out.append(Finding("wrong-type", p, "m"))
+    return out
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    item=_documents,
+    changes=st.lists(_documents, min_size=5, max_size=8),
+    indent=st.sampled_from([None, 0, 2]),
+    ascii_only=st.booleans(),
+)
+def test_items_sharing_pointers_are_placed_as_one_by_one(
+    item: t.Any, changes: list[t.Any], indent: int | None, ascii_only: bool
+) -> None:
+    """Items alike enough to share their wanted pointers, each a little different: the plan's
+    placements are those of the member-by-member walk, and the values the pointers name."""
+    items = [item if not isinstance(item, dict) else {**item, "x": change} for change in changes]
+    doc = {"before": 1, "items": items, "after": {"k": items[:1]}}
+    text = json.dumps(doc, indent=indent, ensure_ascii=ascii_only)
+    tails = [p[len("/items/0") :] for p in _pointers(items[0], "/items/0")]
+    pointers = [f"/items/{i}{tail}" for i in range(len(items)) for tail in tails] + ["/after/k/0"]
+    placed = locate(text, _as_items(pointers, "/items"))
+    walked = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    assert [(f.line, f.column) for f in placed] == [(f.line, f.column) for f in walked]
+    assert [value_at(text, f) for f in placed] == [resolve(doc, p) for p in pointers]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ["/content/videos/0/bitrate", "/content/videos/2", "/rating", "/content/dateAdded", "/a~1b/c~0d", ""],
+)
+@pytest.mark.parametrize(
+    "odd",
+    [
+        None,
+        {"content": {"videos": [[[[[1]]]]]}},  # deeper than a plan passes over
+        {"c\\u006fntent": {"dateAdded": "x"}},  # an escaped key
+        {"content": "a string"},
+        {"content": {"videos": []}},
+        {"content": {"videos": {"0": {"bitrate": 5}, "2": 7}}},  # indexes as keys of an object
+        {"a/b": {"c~d": True}, "rating": None},
+    ],
+)
+def test_a_plan_gives_way_to_the_walk_where_an_item_is_odd(tail: str, odd: t.Any) -> None:
+    base = {"id": "x", "content": {"dateAdded": "d", "videos": [{"url": "u"}, {"url": "v"}, 3]}}
+    items = [dict(base, id=str(i)) for i in range(6)]
+    if odd is not None:
+        items[3] = odd
+    text = json.dumps({"shortFormVideos": items}, indent=1).replace('"c\\\\u006fntent"', '"c\\u006fntent"')
+    pointers = [f"/shortFormVideos/{i}{tail}" for i in range(6)]
+    findings = _as_items(pointers, "/shortFormVideos")
+    assert _route(findings, False)[1]  # the items have a plan: the walk takes over only where it fails
+    placed = locate(text, findings)
+    walked = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    assert [(f.line, f.column) for f in placed] == [(f.line, f.column) for f in walked]
+    assert_placed(text, placed)

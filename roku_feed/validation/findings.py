@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from itertools import chain
 from operator import attrgetter
@@ -103,16 +103,24 @@ class Finding:
 
     def at(self, line: int, column: int) -> Finding:
         """This finding placed at a line and column (1-based) of the document's text."""
-        return Finding(
-            self.code,
-            self.pointer,
-            self.message,
-            self.item_pointer,
-            self.item_id,
-            self.item_title,
-            line,
-            column,
-        )
+        # The same as Finding(...) with every field, for half the cost: a frozen dataclass's
+        # __init__ sets each field through object.__setattr__, and reports place 30,000 findings.
+        placed = _new(Finding)
+        _code(placed, self.code)
+        _pointer(placed, self.pointer)
+        _message(placed, self.message)
+        _item_pointer(placed, self.item_pointer)
+        _item_id(placed, self.item_id)
+        _item_title(placed, self.item_title)
+        _line(placed, line)
+        _column(placed, column)
+        return placed
+
+
+_new = object.__new__
+_code, _pointer, _message, _item_pointer, _item_id, _item_title, _line, _column = (
+    Finding.__dict__[f.name].__set__ for f in fields(Finding)
+)
 
 
 #: (item_pointer, item_id, item_title): the fields of a finding inside an item, in field order.
