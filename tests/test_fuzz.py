@@ -35,14 +35,17 @@ from roku_feed.sources import read_path
 
 FUZZING = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 
-#: Examples per property in `make test`; `make fuzz` runs the fuzz profile's count instead.
+#: Examples per property in `make test`; `make fuzz` runs the fuzz profile's count instead,
+#: or FUZZ_EXAMPLES where that is smaller (each linear-memory example parses two large inputs).
 EXAMPLES = {"cli": 25, "loader": 40, "linear": 6, "push": 20, "validate": 20}
+FUZZ_EXAMPLES = {"linear": 200}
 
 
 def budget(name: str) -> settings:
     """The settings of one property: its `make test` count, or the loaded profile's under fuzz."""
+    fuzz = min(settings.default.max_examples, FUZZ_EXAMPLES.get(name, settings.default.max_examples))
     return settings(
-        max_examples=settings.default.max_examples if FUZZING else EXAMPLES[name],
+        max_examples=fuzz if FUZZING else EXAMPLES[name],
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     )
@@ -465,3 +468,24 @@ def test_an_integer_or_nesting_the_publisher_cannot_carry_is_a_422_not_a_500(
     assert response.status_code == 422, response.text
     assert field in {e["field"] for e in response.json()["errors"]}, response.json()
     assert stored_state(service) == before
+
+
+def test_the_fuzzing_section_of_the_reliability_page_lists_every_property() -> None:
+    import re
+
+    from conftest import REPO
+
+    page = (REPO / "docs" / "reliability.md").read_text(encoding="utf-8")
+    section = page.split("## Fuzzing", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(test_\w+)`", section))
+    defined = set()
+    for name in ("test_fuzz.py", "test_schemathesis.py"):
+        source = (REPO / "tests" / name).read_text(encoding="utf-8")
+        defined |= set(re.findall(r"@given\([^\n]*\)\n(?:@[^\n]*\n)*def (test_\w+)", source))
+        defined |= set(
+            re.findall(
+                r"@pytest.mark.parametrize\(\(\"method\", \"path\", \"mode\"\), CASES\)\ndef (test_\w+)",
+                source,
+            )
+        )
+    assert listed == defined, listed ^ defined
