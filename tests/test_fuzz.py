@@ -53,16 +53,22 @@ def budget(name: str) -> settings:
 
 # --- strategies ------------------------------------------------------------------------------
 
+
+def _pick(values: list[t.Any]) -> st.SearchStrategy[t.Any]:
+    """sampled_from(values), without the values in its repr (hypothesis prints it in statistics)."""
+    return st.integers(0, len(values) - 1).map(values.__getitem__)
+
+
 #: Values a hostile writer sends where a string, number or object belongs.
 HOSTILE_SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**30), max_value=10**30),
-    st.sampled_from([10**400, -(10**400), 2**63, 2**64, -(2**63) - 1, 0, -1]),
+    _pick([10**400, -(10**400), 2**63, 2**64, -(2**63) - 1, 0, -1]),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=40),
     st.sampled_from(["", " ", "\t\n", "\x00", "\u202e", "a/b", "..", "%00", "é", "\ufffd" * 3]),
-    st.sampled_from(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2026-02-30T00:00:00Z", "x" * 5000]),
+    _pick(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2026-02-30T00:00:00Z", "x" * 5000]),
 )
 JSON_VALUES = st.recursive(
     HOSTILE_SCALARS,
@@ -71,7 +77,7 @@ JSON_VALUES = st.recursive(
 )
 
 # Raw JSON text no Python value serializes to: huge numbers, lone surrogates, deep nesting.
-RAW_TOKENS = st.sampled_from(
+RAW_TOKENS = _pick(
     [
         "1e400",
         "-1e400",
@@ -211,7 +217,7 @@ def front_matter_files(draw: st.DrawFn) -> bytes:
         value = draw(
             st.one_of(
                 JSON_VALUES.map(_yaml_scalar),
-                st.sampled_from(
+                _pick(
                     [
                         ".inf",
                         ".nan",
