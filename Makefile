@@ -26,9 +26,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
-# The property tests with fresh random examples, 2,000 per property (make test draws a fixed set).
+# The property tests with fresh random examples, 2,000 per property (make test draws a fixed set);
+# hypothesis prints how many examples each property ran and how they ended.
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q $(shell grep -l "from hypothesis" tests/*.py)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q --hypothesis-show-statistics \
+		$(shell grep -l "from hypothesis" tests/*.py)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

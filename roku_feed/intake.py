@@ -74,8 +74,36 @@ def refuse_repairs(loaded: LoadedFeed) -> None:
         index = int(steps.pop(0)) if listed and steps and steps[0].isdigit() else 0
         name = "".join(f"[{s}]" if s.isdigit() else f".{s}" for s in steps).lstrip(".") or "article"
         errors.append({"index": index, "field": name, "message": _UNREPAIRABLE[finding.code]})
+    for steps, message in _out_of_range(loaded.data):
+        index = steps.pop(0) if listed and steps else 0
+        name = "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps).lstrip(".") or "article"
+        errors.append({"index": index, "field": name, "message": message})
     if errors:
         raise ArticleBatchInvalidError(f"{len(errors)} field error(s); nothing was stored.", errors=errors)
+
+
+# The range and depth the publisher's control channel (orjson) carries; no article needs more.
+_INT_RANGE = (-(2**63), 2**64 - 1)
+_HUGE_INTEGER = "An integer outside the 64-bit range; no article field takes one."
+_MAX_DEPTH = 64
+_TOO_DEEP = f"Nested over {_MAX_DEPTH} levels deep; no article field is."
+
+
+def _out_of_range(data: t.Any) -> t.Iterator[tuple[list[str | int], str]]:
+    """(path, message) of each integer (bools aside) beyond the 64-bit range and each value nested
+    too deeply, in document order; iterative, so no nesting the parser accepted exhausts the stack."""
+    stack: list[tuple[t.Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, int) and not isinstance(node, bool):
+            if not _INT_RANGE[0] <= node <= _INT_RANGE[1]:
+                yield list(path), _HUGE_INTEGER
+        elif isinstance(node, list | dict):
+            if len(path) >= _MAX_DEPTH:
+                yield list(path), _TOO_DEEP
+                continue
+            pairs = enumerate(node) if isinstance(node, list) else node.items()
+            stack.extend(reversed([(value, (*path, key)) for key, value in pairs]))
 
 
 def admit(items: list[t.Any], builder: FeedBuilder, *, now: datetime) -> list[Article]:
