@@ -114,10 +114,11 @@ class ControlServer:
 class PublisherClient:
     """The servers' side: one request per connection; PublisherUnavailableError if nobody answers."""
 
-    def __init__(self, data_dir: Path, *, timeout: float = 120.0, connect_within: float = 3.0) -> None:
+    def __init__(self, data_dir: Path, *, timeout: float = 120.0, connect_within: float = 10.0) -> None:
         self.data_dir = Path(data_dir)
         self.timeout = timeout
-        self.connect_within = connect_within  # rides out a publisher restart (about a second)
+        # rides out a publisher (re)start: about a second, more on a loaded machine
+        self.connect_within = connect_within
 
     def _connect(self) -> Connection:
         deadline = time.monotonic() + self.connect_within

@@ -164,8 +164,11 @@ def test_a_catalog_deleted_while_serving_is_rewritten_and_every_push_survives_a_
         service.stop()
     restarted = Service(data_dir, None, workers=1, env={"ROKU_FEED_REFRESH_ON_START": "false"})
     try:  # no content directory now: whatever is served comes from the catalog alone
-        restarted.wait_ready()
-        refreshed = restarted.write("POST", "/api/v1/refresh")
+        restarted.wait_ready()  # the workers serve from disk; the publisher may still be starting
+        refreshed = restarted.wait_until(
+            lambda: (r := restarted.write("POST", "/api/v1/refresh")).status_code != 503 and [r],
+            "the publisher to take writes",
+        )[0]
         assert refreshed.status_code == 200 and refreshed.json()["build"]["catalog_articles"] == 7
         ids = {item["id"] for item in fresh_get(restarted.url("/feed.json")).json()["shortFormVideos"]}
         assert {"before", "after"} <= ids and len(ids) == 7
