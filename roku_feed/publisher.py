@@ -133,6 +133,7 @@ class Publisher:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._started = datetime.now(UTC).isoformat()
         self._faults: list[dict[str, str]] = []  # storage faults met and repaired, newest last
+        self._publisher_stale = False  # publisher.json could not be written last time
         self.catalog = Catalog(data_dir / "catalog.sqlite", on_repair=lambda m: self._fault("catalog", m))
         self.store = SnapshotStore(data_dir / "snapshots", keep=settings.keep_snapshots)
         _remove_leftovers(settings, self.store)
@@ -178,8 +179,10 @@ class Publisher:
         record = {"pid": os.getpid(), "started": self._started, "faults": self._faults}
         try:
             write_record(self.settings.data_dir, PUBLISHER, record)
+            self._publisher_stale = False
         except OSError as exc:  # the fault itself may be the disk: the log and the metrics still say it
             log.error("cannot write %s: %s", PUBLISHER, exc)
+            self._publisher_stale = True  # written again with the next build record
 
     # --- intake -----------------------------------------------------------------------------
 
@@ -358,6 +361,7 @@ class Publisher:
                 raise
             with self._lock:
                 self._dirty = True  # this build was not published: the next one must not be skipped
+                self._fault("data-dir", error.detail)  # counted; in status once the record can be written
             log.error("%s (%s: %s)", error.detail, type(exc).__name__, exc)
             raise error from exc
 
@@ -399,6 +403,8 @@ class Publisher:
     def _record(self, record: BuildRecord) -> BuildRecord:
         record.catalog_articles = len(self._articles())
         write_record(self.settings.data_dir, LAST_BUILD, record.to_dict())
+        if self._publisher_stale:
+            self._write_publisher_record()
         return record
 
     def _unchanged(self, now: datetime) -> bool:

@@ -164,6 +164,11 @@ def test_push_on_a_full_data_directory_answers_507_and_nothing_was_stored(
         assert live_everywhere(service) == build["snapshot"]
         served = titles(fresh_get(service.url("/feed.json")).json())
         assert {f"Kept {i}" for i in range(10)} <= served and "Lost 0" not in served
+        faults = fresh_get(service.url("/api/v1/status")).json()["publisher"]["faults"]
+        assert {f["kind"] for f in faults} == {"data-dir"} and "full" in faults[-1]["message"]
+        assert (
+            'roku_feed_storage_faults_total{kind="data-dir"} 2.0' in fresh_get(service.url("/metrics")).text
+        )
     finally:
         service.stop()
 
