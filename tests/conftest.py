@@ -558,3 +558,14 @@ def stderr_of(command: list[str], *, tty: bool) -> str:
     proc.wait(timeout=120)
     os.close(leader)
     return b"".join(chunks).decode(errors="replace")
+
+
+def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:
+    """A real `roku-feed serve` on five articles, ready, for a module's tests; stopped after them."""
+    root = factory.mktemp(name)
+    running = Service(root / "var", write_content(root / "content"), workers=workers)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Service, article, fresh_get, write_content
+from conftest import Service, article, content_service, fresh_get, write_content
 
 from roku_feed.validation import validate_feed
 
@@ -20,13 +20,7 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("door")
-    running = Service(root / "var", write_content(root / "content"), workers=2)
-    try:
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop()
+    yield from content_service(tmp_path_factory, "door", workers=2)
 
 
 def story(n: int, **overrides: object) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import Service, article, fresh_get, write_content
+from conftest import Service, article, content_service, fresh_get
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -398,13 +398,7 @@ def test_the_loaders_take_at_most_linear_memory_in_the_input(name: str, n: int) 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Service]:
-    root = tmp_path_factory.mktemp("fuzz")
-    running = Service(root / "var", write_content(root / "content"), workers=1)
-    try:
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop()
+    yield from content_service(tmp_path_factory, "fuzz", workers=1)
 
 
 JSON = {"Content-Type": "application/json"}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import SERVE_TOKEN, Service, write_content
+from conftest import SERVE_TOKEN, Service, content_service
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
@@ -32,13 +32,7 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES") or (settings.default.max_
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Service]:
-    root = tmp_path_factory.mktemp("schemathesis")
-    running = Service(root / "var", write_content(root / "content"), workers=1)
-    try:
-        running.wait_ready()
-        yield running
-    finally:
-        running.stop()
+    yield from content_service(tmp_path_factory, "schemathesis", workers=1)
 
 
 @pytest.fixture(scope="module")
