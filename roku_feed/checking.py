@@ -9,11 +9,13 @@ import typing as t
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from roku_feed.addresses import Resolve, system_resolve
 from roku_feed.errors import RokuFeedError
 from roku_feed.loading import DEFAULT_MAX_BYTES, LoadedFeed, capped, load_feed, parse_feed, source_name
 from roku_feed.positions import locate
 from roku_feed.validation import Finding, Report, validate_feed
+
+if t.TYPE_CHECKING:  # addresses brings socket and ipaddress: only a feed given by URL needs them
+    from roku_feed.addresses import Resolve
 
 #: Probes a parsed feed's media: (feed, source name) -> findings; see probes.check.check_media.
 MediaCheck = Callable[[t.Any, str], Sequence[Finding]]
@@ -40,7 +42,7 @@ def check_feed(
     timeout: float = 10.0,
     allow_private: bool = False,
     media: MediaCheck | None = None,
-    resolve: Resolve = system_resolve,
+    resolve: Resolve | None = None,
     codes: t.AbstractSet[str] | None = None,
 ) -> CheckResult:
     """Load, parse and validate one feed, and probe its media with `media` when given.
@@ -56,7 +58,9 @@ def check_feed(
     """
     source = label if isinstance(feed, bytes) else source_name(os.fspath(feed))
     try:
-        fetching = {"timeout": timeout, "allow_private": allow_private, "resolve": resolve}
+        fetching = {"timeout": timeout, "allow_private": allow_private}
+        if resolve is not None:
+            fetching["resolve"] = resolve
         loaded = _load(feed, source, files=files, max_bytes=max_bytes, fetching=fetching)
         probed = media(loaded.data, source) if media is not None else ()
     except RokuFeedError as exc:

@@ -40,6 +40,10 @@ def _nested(depth: int) -> str:
 
 
 _VALUE = _nested(3)
+#: What a plan passes over: values two containers deep at most (an item's credits, captions,
+#: external ids). A plan is compiled in every process that reports many findings, and its size
+#: (and so its compile time) grows with this depth; a deeper value makes the walk take over.
+_PLAN_VALUE = _nested(2)
 _MAX_NAMES = 256
 
 #: Findings about a key rather than a value: placed at the key's second occurrence.
@@ -84,7 +88,7 @@ class _Plan:
     plan: the regex runs in C over the element, an empty group at the start of each wanted
     value and of each ancestor inside it. It matches only what the walk would read the same
     way: members whose keys have no escapes and are not wanted are passed over; a wanted key
-    twice in one object, an escaped key or a value nested deeper than `_VALUE` passes over
+    twice in one object, an escaped key or a value nested deeper than `_PLAN_VALUE` passes over
     makes it fail, and the walk then goes through that element member by member.
     """
 
@@ -120,7 +124,20 @@ def _compile_plan(tails: frozenset[str]) -> _Plan | None:
 
     def value(node: dict[str, t.Any], tail: str) -> str:
         if not node:
-            return _VALUE
+            return _PLAN_VALUE
+        # Tails that go on by indexes only go into an array, any other into an object: a value of
+        # the other kind (or an object keyed by digits) fails the plan, and the walk reads it.
+        # One kind, not both, keeps the regex half the size, and it is compiled once per process.
+        indexes = {int(p): c for p, c in node.items() if p.isascii() and p.isdigit() and str(int(p)) == p}
+        if len(indexes) == len(node):
+            elements = []  # each element up to the last wanted, in order (the groups are numbered so)
+            for index in range(max(indexes) + 1):
+                here = f"{tail}/{index}"
+                elements.append(mark(here) + value(indexes[index], here) if index in indexes else _PLAN_VALUE)
+            rest = rf"(?:{_PLAN_VALUE}{_WS}(?:,{_WS}|(?=\])))*+"
+            for element in reversed(elements):  # an array may end before any of them
+                rest = rf"(?:{element}{_WS}(?:,{_WS}{rest}|(?=\])))?+"
+            return rf"(?:\[{_WS}{rest}\]|{_SCALAR})"
         members = []
         for part, child in node.items():
             key = re.escape(part.replace("~1", "/").replace("~0", "~"))
@@ -128,19 +145,9 @@ def _compile_plan(tails: frozenset[str]) -> _Plan | None:
             group = len(groups) + 1
             members.append(f'"{key}"{_WS}:{_WS}(?({group})(?!)){mark(here)}{value(child, here)}')
         names = "|".join(re.escape(part.replace("~1", "/").replace("~0", "~")) for part in node)
-        members.append(rf'"(?!(?:{names})")[^"\\]*+"{_WS}:{_WS}{_VALUE}')
+        members.append(rf'"(?!(?:{names})")[^"\\]*+"{_WS}:{_WS}{_PLAN_VALUE}')
         member = "(?:" + "|".join(members) + ")"
-        obj = rf"\{{{_WS}(?:{member}{_WS}(?:,{_WS}|(?=\}})))*+\}}"
-        indexes = {int(p): c for p, c in node.items() if p.isascii() and p.isdigit() and str(int(p)) == p}
-        elements = []  # each element up to the last wanted, in order (the groups are numbered so)
-        for index in range(max(indexes, default=-1) + 1):
-            here = f"{tail}/{index}"
-            elements.append(mark(here) + value(indexes[index], here) if index in indexes else _VALUE)
-        rest = rf"(?:{_VALUE}{_WS}(?:,{_WS}|(?=\])))*+"
-        for element in reversed(elements):  # an array may end before any of them
-            rest = rf"(?:{element}{_WS}(?:,{_WS}{rest}|(?=\])))?+"
-        array = rf"\[{_WS}{rest}\]"
-        return rf"(?:(?=\{{){obj}|(?=\[){array}|{_SCALAR})"
+        return rf"(?:\{{{_WS}(?:{member}{_WS}(?:,{_WS}|(?=\}})))*+\}}|{_SCALAR})"
 
     regex = re.compile(value(tree, ""))
     marked: dict[str, list[int]] = {}
@@ -307,62 +314,63 @@ def locate(text: str, findings: Sequence[Finding], *, duplicate_keys: bool = Fal
     if not findings:
         return ()
     routes, plans = _route(findings, duplicate_keys)
-    wanted = {f.pointer for f, item in zip(findings, routes, strict=True) if item is None}
+    wanted = {f.pointer for f, route in zip(findings, routes, strict=True) if route is None}
     matched: dict[str, re.Match[str]] = {}
     with gc_paused():
         found, repeats = _walk(
             text, wanted | plans.keys(), to_the_end=duplicate_keys, plans=plans, matched=matched
         )
         offsets = []
-        for finding, item in zip(findings, routes, strict=True):
-            match = matched.get(item) if item is not None else None
+        for finding, route in zip(findings, routes, strict=True):
+            match = matched.get(route[0]) if route is not None else None
             if match is None:
                 offsets.append(_settled(found, repeats, finding.pointer, finding.code))
                 continue
-            start = match.start
-            for group in plans[item].settle[finding.pointer[len(item) :]]:
-                offset = start(group)
+            for group in plans[route[0]].settle[route[1]]:
+                offset = match.start(group)
                 if offset >= 0:
                     break
             offsets.append(offset)
         placed: list[Finding] = list(findings)
         line, line_start, previous = 1, 0, 0
+        count, rfind = text.count, text.rfind
         for index in sorted(range(len(offsets)), key=offsets.__getitem__):  # the text is counted once
             offset = offsets[index]
-            newlines = text.count("\n", previous, offset)
+            newlines = count("\n", previous, offset)
             if newlines:
                 line += newlines
-                line_start = text.rfind("\n", previous, offset) + 1
-            placed[index] = findings[index].at(line, offset - line_start + 1)
+                line_start = rfind("\n", previous, offset) + 1
+            placed[index] = placed[index].at(line, offset - line_start + 1)
             previous = offset
     return tuple(placed)
 
 
-def _route(findings: Sequence[Finding], duplicate_keys: bool) -> tuple[list[str | None], dict[str, _Plan]]:
-    """For each finding, the item whose plan places it, or None (the walk does); and the plans.
+def _route(
+    findings: Sequence[Finding], duplicate_keys: bool
+) -> tuple[list[tuple[str, str] | None], dict[str, _Plan]]:
+    """For each finding, the item whose plan places it and the tail inside it, or None (the walk
+    does); and the plans.
 
     Findings inside an item are grouped by the item's pointer; items that share their set of
     tails with enough others get that set's plan, unless a pointer walked otherwise lies in it.
     """
-    routes: list[str | None] = [None] * len(findings)
+    routes: list[tuple[str, str] | None] = [None] * len(findings)
     if duplicate_keys:  # the last value of a key wins: only the walk knows which that is
         return routes, {}
     tails: dict[str, set[str]] = {}
     special = _AT_START | _AT_REPEATED_KEY
-    index = -1
-    for finding in findings:
-        index += 1
-        item = finding.item_pointer
-        if item is None or finding.code in special:
+    for index, (code, pointer, _, item, *_) in enumerate(findings):
+        if item is None or code in special or not pointer.startswith(item):
             continue
-        pointer = finding.pointer
-        cut = len(item)
-        if pointer[cut : cut + 1] in ("", "/") and pointer.startswith(item):
-            routes[index] = item
-            found = tails.get(item)
-            if found is None:
-                found = tails[item] = set()
-            found.add(pointer[cut:])
+        tail = pointer[len(item) :]
+        if tail and tail[0] != "/":
+            continue
+        routes[index] = (item, tail)
+        found = tails.get(item)
+        if found is None:
+            tails[item] = {tail}
+        else:
+            found.add(tail)
     keys = {item: frozenset(found) for item, found in tails.items()}
     shared = Counter(keys.values())
     plans: dict[str, _Plan] = {}
@@ -370,11 +378,10 @@ def _route(findings: Sequence[Finding], duplicate_keys: bool) -> tuple[list[str 
         if shared[key] >= _PLAN_SHARED and (plan := _plan(key)) is not None:
             plans[item] = plan
     # A plan passes over its whole item: no other pointer the walk must reach may lie inside.
-    others = {p for p, item in zip((f.pointer for f in findings), routes, strict=True) if item is None}
+    others = {f.pointer for f, route in zip(findings, routes, strict=True) if route is None}
     others.update(p[: p.rfind("/")] for p in plans)  # the items' containers: a few for many items
     for pointer in others:
         while pointer:
             plans.pop(pointer, None)
             pointer = pointer[: pointer.rfind("/")]
-    routes = [item if item in plans else None for item in routes]
-    return routes, plans
+    return [route if route is not None and route[0] in plans else None for route in routes], plans

@@ -5,13 +5,11 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from xml.etree import ElementTree as ET
 
 from roku_feed.checking import CheckResult
 from roku_feed.errors import RokuFeedError
 from roku_feed.folding import EXAMPLES, fold
 from roku_feed.json_text import dumps_indented
-from roku_feed.sarif import render_sarif
 from roku_feed.validation import Finding, Report
 
 
@@ -175,6 +173,8 @@ def render_json(results: Sequence[CheckResult], options: RenderOptions) -> str:
 
 def render_junit(results: Sequence[CheckResult], options: RenderOptions) -> str:
     """JUnit XML: a test suite per feed, a test case per item; failing findings fail it."""
+    from xml.etree import ElementTree as ET  # here, not at the top: the other formats skip its cost
+
     suites = ET.Element("testsuites", name="roku-feed validate")
     for result in results:
         source = result.source
@@ -241,6 +241,13 @@ def render_github(results: Sequence[CheckResult], options: RenderOptions) -> str
             lines.append(f"::notice file={file}::{hidden} more finding(s) not shown")
         lines.append(summary_line(result, options.strict))
     return "\n".join(lines) + "\n"
+
+
+def render_sarif(results: Sequence[CheckResult], options: RenderOptions) -> str:
+    """SARIF 2.1.0 (see roku_feed.sarif, imported only when this format is asked for)."""
+    from roku_feed.sarif import render_sarif as render
+
+    return render(results, options)
 
 
 REPORTER_BY_NAME: dict[str, Callable[[Sequence[CheckResult], RenderOptions], str]] = {

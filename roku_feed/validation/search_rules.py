@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing as t
 from datetime import date, datetime
@@ -82,8 +81,7 @@ def _with_asset(feed: t.Any, finding: Finding) -> Finding:
         return finding
     ident = asset.get("id")
     title = resolve(asset, ("titles", 0, "value"))
-    return dataclasses.replace(
-        finding,
+    return finding._replace(
         item_pointer=to_pointer(where),
         item_id=ident if isinstance(ident, str) else None,
         item_title=title if isinstance(title, str) else None,
