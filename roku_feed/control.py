@@ -58,6 +58,24 @@ def _error_payload(exc: RokuFeedError) -> dict[str, t.Any]:
     return {"class": type(exc).__name__, "detail": exc.detail, "extra": exc.extra}
 
 
+def carry_out(writer: Writer, op: str, args: dict[str, t.Any]) -> dict[str, t.Any]:
+    """A write request's answer, as it crosses back to the server: the result or the error."""
+    try:
+        return {"ok": True, "result": writer.call(op, **args)}
+    except RokuFeedError as exc:
+        return {"ok": False, "error": _error_payload(exc)}
+    except Exception as exc:  # a bug: keep its traceback in the publisher's log
+        log.exception("publisher operation %r failed", op)
+        return {"ok": False, "error": {"class": "PublisherFailedError", "detail": repr(exc)}}
+
+
+def result_of(answer: dict[str, t.Any]) -> dict[str, t.Any]:
+    """The result `carry_out` answered, or its error raised as the class it was."""
+    if not answer.get("ok"):
+        _raise_from(answer.get("error", {}))
+    return t.cast(dict[str, t.Any], answer["result"])
+
+
 def _raise_from(payload: dict[str, t.Any]) -> t.NoReturn:
     cls = getattr(errors, str(payload.get("class")), None)
     if not (isinstance(cls, type) and issubclass(cls, RokuFeedError)):
@@ -96,15 +114,8 @@ class ControlServer:
             except (OSError, EOFError, ValueError, KeyError, TypeError) as exc:
                 log.warning("unreadable control request: %s", exc)
                 return
-            try:
-                answer: dict[str, t.Any] = {"ok": True, "result": writer.call(op, **args)}
-            except RokuFeedError as exc:
-                answer = {"ok": False, "error": _error_payload(exc)}
-            except Exception as exc:  # a bug: keep its traceback in the publisher's log
-                log.exception("publisher operation %r failed", op)
-                answer = {"ok": False, "error": {"class": "PublisherFailedError", "detail": repr(exc)}}
             with contextlib.suppress(OSError):
-                conn.send_bytes(orjson.dumps(answer))
+                conn.send_bytes(orjson.dumps(carry_out(writer, op, args)))
 
     def close(self) -> None:
         self._closed.set()
@@ -146,6 +157,4 @@ class PublisherClient:
                 raise PublisherUnavailableError(
                     f"the publisher went away ({exc.__class__.__name__})"
                 ) from None
-        if not answer.get("ok"):
-            _raise_from(answer.get("error", {}))
-        return answer["result"]
+        return result_of(answer)

@@ -238,6 +238,15 @@ class PublisherUnavailableError(RokuFeedError):
     headers = MappingProxyType({"Retry-After": "5"})  # a restarted publisher answers within seconds
 
 
+class LeadershipLostError(PublisherUnavailableError):
+    """This publisher no longer holds the lock (its session died, or another machine took over):
+    the write was not made, and the next holder carries out writes from now on."""
+
+    title = "Publisher replaced"
+    slug = "publisher-replaced"
+    default_detail = None
+
+
 class PublisherFailedError(RokuFeedError):
     """The publisher met an unexpected error (a bug: the publisher's log has the traceback)."""
 

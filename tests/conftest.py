@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
+from postgres import PostgresServer
 from prometheus_client import values
 
 from roku_feed import metrics
@@ -569,3 +570,20 @@ def content_service(factory: pytest.TempPathFactory, name: str, workers: int) ->
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the session (see tests/postgres.py), stopped at its end."""
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the session's cluster."""
+    return postgres.database()
