@@ -561,15 +561,19 @@ def stderr_of(command: list[str], *, tty: bool) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:
-    """A real `roku-feed serve` on five articles, ready, for a module's tests; stopped after them."""
-    root = factory.mktemp(name)
-    running = Service(root / "var", write_content(root / "content"), workers=workers)
+def serving(running: Service) -> Iterator[Service]:
+    """A fixture's body for a started service: wait until it is ready, yield it, stop it after."""
     try:
         running.wait_ready()
         yield running
     finally:
         running.stop()
+
+
+def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:
+    """A real `roku-feed serve` on five articles, ready, for a module's tests; stopped after them."""
+    root = factory.mktemp(name)
+    yield from serving(Service(root / "var", write_content(root / "content"), workers=workers))
 
 
 # --- headless Chromium (selenium + chromedriver) for the page tests ---------------------------
@@ -617,6 +621,14 @@ def chrome(profile: Path, *, other_hosts: int | None = None, width: int = 1280, 
     driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(10)
     return driver
+
+
+def driving(driver) -> Iterator[t.Any]:
+    """A fixture's body for a browser from `chrome`: yield it, quit it after."""
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def tile_png(seed: str, size: tuple[int, int] = (320, 180)) -> bytes:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, chrome, make_app, write_content
+from conftest import CORPUS, chrome, driving, make_app, write_content
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
@@ -45,11 +45,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    chrome_driver = chrome(tmp_path_factory.mktemp("chromium-profile"))
-    try:
-        yield chrome_driver
-    finally:
-        chrome_driver.quit()
+    yield from driving(chrome(tmp_path_factory.mktemp("chromium-profile")))
 
 
 def wait(driver: webdriver.Chrome) -> WebDriverWait:

@@ -225,6 +225,9 @@ def test_history_lists_every_snapshot_with_its_status_and_reason(client, app) ->
     assert status[held] == "held" and status[first] == "published" and status[live_id(app)] == "live"
     assert list(status.values()).count("live") == 1
     assert "would drop 1 of" in html.text  # the held build's reason
+    body = client.get("/history").get_data(as_text=True)
+    items = re.search(rf'data-id="{held}"[^>]*>\s*<th.*?</th>\s*<td>.*?</td>\s*<td>(\d+)</td>', body, re.S)
+    assert items and int(items[1]) == app.extensions["roku_feed"].store.meta(held)["items"]
 
 
 def test_approve_and_roll_back_through_the_forms(client, app, content) -> None:
