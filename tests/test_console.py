@@ -375,7 +375,7 @@ def test_pages_public_false_requires_sign_in_for_every_page(tmp_path: Path, cont
         response = client.get(path)
         assert response.status_code == 403 and "Sign-in required" in parse(response).text, path
     assert client.post("/validate", data={"text": "{}"}).status_code == 403
-    for path in ("/feed.json", "/api/v1/status", "/healthz", "/sign-in"):
+    for path in ("/feed.json", "/api/v1/status", "/healthz", "/sign-in", "/favicon.svg"):
         assert client.get(path).status_code == 200, path
     sign_in(client)
     for path in pages:

@@ -28,13 +28,7 @@ bp.after_request(harden)
 MAX_ROW_TILES = 12
 #: The feed's content lists, in the order an item id is looked up.
 CONTENT_LISTS = ("liveFeeds", "shortFormVideos", "movies", "series", "tvSpecials")
-_PUBLIC_ENDPOINTS = {"console.sign_in_form", "console.sign_in"}
-
-
-@bp.before_request
-def _gate() -> None:
-    if request.endpoint not in _PUBLIC_ENDPOINTS:
-        session.require_sign_in_unless_public()
+bp.before_request(session.require_sign_in_unless_public)
 
 
 @bp.errorhandler(RokuFeedError)
@@ -101,18 +95,21 @@ def _snapshot_view(ident: str | None) -> tuple[dict[str, t.Any], dict[str, t.Any
 
 @bp.get("/preview")
 def preview_live() -> str:
+    """The live feed as the channel's home screen draws it."""
     meta, feed = _snapshot_view(None)
     return render_template("pages/preview.html", meta=meta, rows=channel_rows(feed), limit=MAX_ROW_TILES)
 
 
 @bp.get("/snapshots/<ident>/preview")
 def preview(ident: str) -> str:
+    """Any stored snapshot drawn the same way: a held build can be seen before it is approved."""
     meta, feed = _snapshot_view(ident)
     return render_template("pages/preview.html", meta=meta, rows=channel_rows(feed), limit=MAX_ROW_TILES)
 
 
 @bp.get("/snapshots/<ident>/rows/<int:index>")
 def row(ident: str, index: int) -> str:
+    """Every tile of one row (the preview draws at most MAX_ROW_TILES of each)."""
     meta, feed = _snapshot_view(ident)
     rows = channel_rows(feed)
     if index >= len(rows):
@@ -122,6 +119,7 @@ def row(ident: str, index: int) -> str:
 
 @bp.get("/snapshots/<ident>/items/<path:item>")
 def item_page(ident: str, item: str) -> str:
+    """One item: what a viewer sees, and what an operator needs to find a problem."""
     meta, feed = _snapshot_view(ident)
     found = items_by_id(feed).get(item)
     if found is None:
@@ -203,6 +201,7 @@ def publish(ident: str) -> Response:
 
 @bp.get("/rules")
 def rules() -> str:
+    """The rule catalog, one anchor per code, for the validate page's links."""
     return render_template("pages/rules.html", rules=sorted(RULES.values(), key=lambda r: r.code))
 
 
@@ -215,11 +214,13 @@ def _safe_next(target: str | None) -> str:
 
 @bp.get("/sign-in")
 def sign_in_form() -> str:
+    """The form: the token travels in a POST body only, never in a URL."""
     return render_template("pages/sign_in.html", next=_safe_next(request.args.get("next")), problem=None)
 
 
 @bp.post("/sign-in")
 def sign_in() -> Response | tuple[str, int, t.Mapping[str, str]]:
+    """Check the token; a refusal is shown on the form itself, with its status."""
     target = _safe_next(request.form.get("next"))
     try:
         session.sign_in(request.form.get("token", ""))
@@ -231,5 +232,6 @@ def sign_in() -> Response | tuple[str, int, t.Mapping[str, str]]:
 @bp.post("/sign-out")
 @session.write_form
 def sign_out() -> Response:
+    """A write form like the others: another site cannot sign an operator out."""
     session.sign_out()
     return redirect(url_for("pages.index"), 303)

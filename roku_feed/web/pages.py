@@ -57,6 +57,7 @@ bp.before_request(session.require_sign_in_unless_public)
 
 @bp.errorhandler(SignInRequiredError)
 def _sign_in_required(exc: RokuFeedError) -> tuple[str, int]:
+    """With PAGES_PUBLIC=false: a page saying so, with a link to sign in."""
     return render_template("pages/error.html", problem=exc), exc.status
 
 
@@ -90,6 +91,7 @@ FAVICON = (
 
 @bp.get("/favicon.svg")
 def favicon() -> Response:
+    """The icon every page links, so browsers ask for nothing that is not there."""
     return Response(FAVICON, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 

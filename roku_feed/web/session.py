@@ -41,6 +41,8 @@ from roku_feed.errors import (
 SESSION_LABEL = b"roku-feed operator session v1"
 COOKIE_NAME = "roku_feed_session"
 CSRF_FIELD = "csrf_token"
+#: Pages open even with PAGES_PUBLIC=false: the way to sign in, and the icon it shows.
+OPEN_ENDPOINTS = frozenset({"console.sign_in_form", "console.sign_in", "pages.favicon"})
 #: Client addresses whose failures are remembered; past it, addresses with no recent failure go.
 MAX_TRACKED_ADDRESSES = 10_000
 
@@ -114,6 +116,7 @@ def install(app: Flask) -> None:
 
 
 def signed_in() -> bool:
+    """Whether this request carries a valid operator session (never without a signing key)."""
     return current_app.secret_key is not None and session.get("operator") is True
 
 
@@ -148,6 +151,7 @@ def sign_in(given: str) -> None:
 
 
 def sign_out() -> None:
+    """Forget the session: the browser gets an expired cookie."""
     session.clear()
 
 
@@ -173,6 +177,6 @@ def write_form(view: t.Callable[..., Response]) -> t.Callable[..., Response]:
 
 def require_sign_in_unless_public() -> None:
     """With PAGES_PUBLIC=false, every page but sign-in needs a session (before_request of the pages)."""
-    if current_app.config["PAGES_PUBLIC"] or signed_in():
+    if current_app.config["PAGES_PUBLIC"] or request.endpoint in OPEN_ENDPOINTS or signed_in():
         return
     raise SignInRequiredError("These pages need sign-in (ROKU_FEED_PAGES_PUBLIC=false).")
