@@ -673,7 +673,11 @@ class ImageServer:
         trustme.CA().issue_cert("media.presstv.example", "media.example.org").configure_cert(context)
         self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        # The handshake in each request's own thread: a browser's idle preconnect must not hold
+        # up the accepting thread, and with it every other image.
+        self.httpd.socket = context.wrap_socket(
+            self.httpd.socket, server_side=True, do_handshake_on_connect=False
+        )
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -194,8 +194,7 @@ def test_roll_back_and_approve_through_the_forms_change_the_live_etag(driver, se
     check_page(driver)
     screenshot(driver, "history")
     driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{held}'] button.approve").click()
-    notice = wait(driver).until(EC.visibility_of_element_located((By.ID, "published-notice")))
-    assert held in notice.text
+    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "published-notice"), held))
     approved = live_etag(service)
     assert approved != before
     assert (
@@ -205,7 +204,8 @@ def test_roll_back_and_approve_through_the_forms_change_the_live_etag(driver, se
     snapshots = requests.get(service.url("/api/v1/snapshots"), timeout=10).json()["snapshots"]
     [original] = [s["id"] for s in snapshots if s["etag"]["feed.json"] == first]
     driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{original}'] button.rollback").click()
-    wait(driver).until(EC.visibility_of_element_located((By.ID, "published-notice")))
+    # the page still shows the approval's notice until the roll back's answer replaces it
+    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "published-notice"), original))
     assert live_etag(service) == first
     check_page(driver)
 
