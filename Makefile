@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core, which the browser tests run in each page (tests/test_console_browser.py): installed
+# here with npm, so that the tests themselves run offline.
+AXE_CORE := axe-core@4.14.1
 
 .PHONY: run test fuzz lint bench bench-build bench-probe bench-service bench-serve clean
 
@@ -10,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --loglevel=error $(AXE_CORE)
 	touch $(STAMP)
 
 PORT ?= 8000

@@ -288,6 +288,41 @@ class WriteDisabledError(RokuFeedError):
     slug = "write-disabled"
 
 
+class SignInRequiredError(RokuFeedError):
+    """A page write (or, with PAGES_PUBLIC=false, any page) without a signed-in session."""
+
+    status = 403
+    title = "Sign-in required"
+    slug = "sign-in-required"
+    default_detail = "Sign in with the API token first."
+
+
+class CsrfTokenError(RokuFeedError):
+    """A page write whose form does not carry this session's CSRF token: it may come from another site."""
+
+    status = 403
+    title = "CSRF token missing or wrong"
+    slug = "csrf-token-invalid"
+    default_detail = "The form is stale or did not come from this site: reload the page and try again."
+
+
+class SignInFailedError(RokuFeedError):
+    """A sign-in with a wrong token."""
+
+    status = 401
+    title = "Sign-in failed"
+    slug = "sign-in-failed"
+    default_detail = "That is not the API token."
+
+
+class SignInRateLimitedError(RokuFeedError):
+    """Too many failed sign-ins from one address: refused, right token or not, until Retry-After."""
+
+    status = 429
+    title = "Too many failed sign-ins"
+    slug = "sign-in-rate-limited"
+
+
 class StorageUnavailableError(RokuFeedError):
     """The data directory cannot be written (read-only, or not permitted); the live feed stays.
 

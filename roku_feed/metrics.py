@@ -88,6 +88,9 @@ class _Metrics:
         )
         self.builds = counter("roku_feed_builds", "Builds by outcome.", "result")
         self.loop_errors = counter("roku_feed_loop_errors", "Unexpected errors in background loops.", "loop")
+        self.signin_failures = counter(
+            "roku_feed_signin_failures", "Refused sign-ins to the operator pages, by reason.", "reason"
+        )
         self.faults = counter(
             "roku_feed_storage_faults", "Storage faults met (and worked around), by kind.", "kind"
         )
@@ -235,6 +238,11 @@ def count_loop_error(loop: str) -> None:
 def count_fault(kind: str) -> None:
     """A damaged live snapshot, catalog or data directory met: `live-snapshot`, `catalog`, `data-dir`."""
     _metrics().faults.labels(kind).inc()
+
+
+def count_signin_failure(reason: str) -> None:
+    """A refused sign-in: `wrong-token`, or `rate-limited` (refused unchecked)."""
+    _metrics().signin_failures.labels(reason).inc()
 
 
 def set_upstreams_failing(n: int) -> None:

@@ -8,6 +8,7 @@ import gzip
 import ipaddress
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -561,10 +562,8 @@ def stderr_of(command: list[str], *, tty: bool) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:
-    """A real `roku-feed serve` on five articles, ready, for a module's tests; stopped after them."""
-    root = factory.mktemp(name)
-    running = Service(root / "var", write_content(root / "content"), workers=workers)
+def serving(running: Service) -> Iterator[Service]:
+    """A fixture's body for a started service: wait until it is ready, yield it, stop it after."""
     try:
         running.wait_ready()
         yield running
@@ -587,3 +586,122 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
 def database_url(postgres: PostgresServer) -> str:
     """A fresh, empty database on the session's cluster."""
     return postgres.database()
+
+
+def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:
+    """A real `roku-feed serve` on five articles, ready, for a module's tests; stopped after them."""
+    root = factory.mktemp(name)
+    yield from serving(Service(root / "var", write_content(root / "content"), workers=workers))
+
+
+# --- headless Chromium (selenium + chromedriver) for the page tests ---------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+#: axe-core, installed into the venv by `make .venv/.installed` (npm), so tests run offline.
+AXE = REPO / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+#: Where browser tests leave their screenshots: ROKU_FEED_TEST_ARTIFACTS, else build/test-artifacts.
+ARTIFACTS = Path(os.environ.get("ROKU_FEED_TEST_ARTIFACTS") or REPO / "build" / "test-artifacts")
+
+
+def chrome(profile: Path, *, other_hosts: int | None = None, width: int = 1280, height: int = 1500):
+    """Headless Chromium that can reach 127.0.0.1 only: every other host name resolves to
+    127.0.0.1:`other_hosts` (a local image server), or to nothing when None. Browser console
+    messages are kept for the tests to read."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as DriverService
+
+    assert Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists(), (
+        "run scripts/system-deps.sh (make test does)"
+    )
+    target = "~NOTFOUND" if other_hosts is None else f"127.0.0.1:{other_hosts}"
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+        f"--host-resolver-rules=MAP * {target}, EXCLUDE 127.0.0.1",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    options.accept_insecure_certs = True  # the local image server's certificate names no real host
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # Leave any alert open, so the test can see it instead of chromedriver dismissing it.
+    options.unhandled_prompt_behavior = "ignore"
+    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(10)
+    return driver
+
+
+def driving(driver) -> Iterator[t.Any]:
+    """A fixture's body for a browser from `chrome`: yield it, quit it after."""
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def tile_png(seed: str, size: tuple[int, int] = (320, 180)) -> bytes:
+    """A 16:9 PNG with a colour band made from `seed`: thumbnails that differ, for screenshots."""
+    import hashlib
+    import io
+
+    from PIL import Image, ImageDraw
+
+    red, green, blue = hashlib.sha256(seed.encode()).digest()[:3]
+    image = Image.new("RGB", size, (red, green, blue))
+    ImageDraw.Draw(image).rectangle(
+        (0, size[1] * 2 // 3, size[0], size[1]), fill=(255 - red, 255 - green, 90)
+    )
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+class ImageServer:
+    """HTTPS on 127.0.0.1 answering every GET with a PNG: the media hosts of the test content."""
+
+    def __init__(self) -> None:
+        import ssl
+
+        import trustme
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = tile_png(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "max-age=3600")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        trustme.CA().issue_cert("media.presstv.example", "media.example.org").configure_cert(context)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        # The handshake in each request's own thread: a browser's idle preconnect must not hold
+        # up the accepting thread, and with it every other image.
+        self.httpd.socket = context.wrap_socket(
+            self.httpd.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

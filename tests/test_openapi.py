@@ -342,6 +342,33 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path, tmp
     call(client, "post", "/validate", 413, data={"text": "x" * len(too_big)})
     call(client, "post", "/validate", 502, data={"url": bad_url})
 
+    # The console: preview, history, rules, sign-in, and its write forms (session + CSRF token).
+    live = client.get("/api/v1/status").json["live"]["id"]
+    item = feed["shortFormVideos"][0]["id"]
+    call(client, "get", "/preview", 200)
+    call(empty, "get", "/preview", 404)
+    call(client, "get", f"/snapshots/{live}/preview", 200)
+    call(client, "get", "/snapshots/nope/preview", 404)
+    call(client, "get", f"/snapshots/{live}/rows/0", 200)
+    call(client, "get", f"/snapshots/{live}/rows/99", 404)
+    call(client, "get", f"/snapshots/{live}/items/{item}", 200)
+    call(client, "get", f"/snapshots/{live}/items/nobody", 404)
+    call(client, "get", "/history", 200)
+    call(client, "get", "/rules", 200)
+    call(client, "get", "/favicon.svg", 200)
+    call(client, "get", "/sign-in?next=/history", 200)
+    call(client, "post", f"/history/{live}/publish", 403, data={"csrf_token": "guess"})
+    call(client, "post", "/sign-out", 403, data={})
+    call(empty, "post", "/sign-in", 403, data={"token": "anything"})
+    call(client, "post", "/sign-in", 303, data={"token": TOKEN})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/history").get_data(as_text=True))[1]
+    call(client, "post", f"/history/{live}/publish", 303, data={"csrf_token": csrf})
+    call(client, "post", "/history/nope/publish", 404, data={"csrf_token": csrf})
+    call(client, "post", "/sign-out", 303, data={"csrf_token": csrf})
+    for _ in range(app.config["SIGNIN_MAX_FAILURES"]):
+        call(client, "post", "/sign-in", 401, data={"token": "wrong"})
+    call(client, "post", "/sign-in", 429, data={"token": TOKEN})
+
     documented = {
         (path, method, status)
         for path, method, operation in spec.operations()

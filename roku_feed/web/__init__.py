@@ -18,7 +18,7 @@ from flask.json.provider import DefaultJSONProvider
 from roku_feed import metrics
 from roku_feed.control import PublisherClient, Writer
 from roku_feed.snapshots import LiveSnapshot, SnapshotStore
-from roku_feed.web import api, feeds, openapi, ops, pages, problems
+from roku_feed.web import api, console, feeds, openapi, ops, pages, problems, session
 from roku_feed.web.bodies import BoundedRequest
 from roku_feed.web.config import load_config
 from roku_feed.web.state import ServerState
@@ -46,6 +46,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     app.request_class = BoundedRequest  # a body over MAX_CONTENT_LENGTH is a 413 however it is sent
     app.config.update(settings)
     app.json = OrjsonProvider(app)
+    session.install(app)
     data_dir = Path(settings["DATA_DIR"])
     store = SnapshotStore(data_dir / "snapshots", keep=int(settings["KEEP_SNAPSHOTS"]))
     # loads the live snapshot now, before the first request; a damaged one is counted, never served
@@ -56,7 +57,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
         data_dir=data_dir,
         writer=writer or PublisherClient(data_dir),
     )
-    for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, openapi.bp):
+    for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, console.bp, openapi.bp):
         app.register_blueprint(blueprint)
     problems.register(app)
     app.after_request(_count_request)

@@ -138,7 +138,7 @@ def _public(meta: dict[str, t.Any]) -> dict[str, t.Any]:
     return {key: meta[key] for key in _META_KEYS if key in meta}
 
 
-def _readable(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
+def readable_meta(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
     """A snapshot's meta.json, or None when it is missing or damaged."""
     try:
         return store.meta(ident)
@@ -154,17 +154,17 @@ def snapshots() -> Response:
     current = store.current_id()
     listed = []
     for ident in reversed(store.ids()):
-        meta = _readable(store, ident)
+        meta = readable_meta(store, ident)
         if meta is not None:
             listed.append({**_public(meta), "live": ident == current})
     return jsonify({"snapshots": listed})
 
 
-def _previous(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
+def previous_meta(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
     """The newest readable snapshot stored before `ident`: what its diff is from."""
     ids = store.ids()
     for earlier in reversed(ids[: ids.index(ident)] if ident in ids else []):
-        meta = _readable(store, earlier)
+        meta = readable_meta(store, earlier)
         if meta is not None:
             return meta
     return None
@@ -175,7 +175,7 @@ def snapshot(ident: str) -> Response:
     """One snapshot and its diff (added, removed, changed ids) from the snapshot before it."""
     store = state().store
     meta = store.meta(ident)
-    previous = _previous(store, ident)
+    previous = previous_meta(store, ident)
     change = diff_items(previous.get("item_hashes", {}) if previous else {}, meta.get("item_hashes", {}))
     return jsonify(
         {
@@ -191,7 +191,12 @@ def snapshot(ident: str) -> Response:
 @write_endpoint
 def publish(ident: str) -> Response:
     """Make a stored snapshot live: approve a held build, or roll back."""
-    return jsonify(state().writer.call("publish", id=ident))
+    return jsonify(publish_snapshot(ident))
+
+
+def publish_snapshot(ident: str) -> dict[str, t.Any]:
+    """The one way to make a stored snapshot live (the API and the console's forms): the publisher does it."""
+    return state().writer.call("publish", id=ident)
 
 
 @bp.post("/articles")

@@ -32,6 +32,11 @@ DEFAULTS: dict[str, t.Any] = {
     "MAX_VALIDATE_BYTES": 20 * 1024 * 1024,  # feeds fetched by POST /api/v1/validate {"url": ...}
     "MAX_PROBE_URLS": 2000,  # media URLs one POST /api/v1/validate?check_media=true may probe
     "API_TOKEN": None,  # write endpoints are disabled until this is set (from the environment)
+    "PAGES_PUBLIC": True,  # false: every operator page needs sign-in, not only the write forms
+    "SESSION_SECRET": None,  # signs the pages' session cookies; None: derived from API_TOKEN
+    "SESSION_MAX_AGE": 8 * 3600,  # seconds a sign-in lasts
+    "SIGNIN_MAX_FAILURES": 5,  # failed sign-ins per client address and SIGNIN_WINDOW, per worker
+    "SIGNIN_WINDOW": 300,  # seconds
 }
 
 
