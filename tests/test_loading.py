@@ -138,3 +138,12 @@ def test_lone_surrogate_escapes_are_findings_and_repaired() -> None:
     ]
     assert loaded.data["title"] == "caf\ufffde" and loaded.data["emoji"] == "\U0001f600"
     json.dumps(loaded.data, ensure_ascii=False).encode("utf-8")  # safe to print and serve now
+
+
+def test_a_number_too_long_is_found_after_many_numbers_just_short_of_the_limit() -> None:
+    limit = sys.get_int_max_str_digits()
+    allowed = ",\n".join(["1" * limit] * 200)  # 860 KB of the longest numbers Python reads
+    raw = f'{{"a": [{allowed},\n  {"7" * (limit + 1)}]}}'.encode()
+    with pytest.raises(FeedLoadError) as raised:
+        parse_feed(raw, "feed.json")
+    assert f"the number at line 201, column 3 has over {limit:,} digits" in str(raised.value)
