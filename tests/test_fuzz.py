@@ -6,7 +6,8 @@ EXAMPLES below; docs/reliability.md names them.
 
 - `roku-feed validate` exits 0, 1 or 2 on any file and never shows a traceback.
 - The loaders (feeds, JSON / front-matter / RSS article files) raise only roku_feed's errors, and
-  their peak memory grows at most linearly with the input (n against 8n copies of a hostile pattern).
+  their peak memory and the calls they make (time, counted) grow at most linearly with the input
+  (n against 8n copies of a hostile pattern).
 - `POST /api/v1/articles` and `POST /api/v1/validate` of the real service answer 2xx, or a 4xx
   problem+json that names the field; after a 4xx the catalog and the live feed are unchanged.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import tracemalloc
 import typing as t
@@ -36,9 +38,9 @@ from roku_feed.sources import read_path
 FUZZING = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 
 #: Examples per property in `make test`; `make fuzz` runs the fuzz profile's count instead,
-#: or FUZZ_EXAMPLES where that is smaller (each linear-memory example parses two large inputs).
-EXAMPLES = {"cli": 25, "loader": 40, "linear": 6, "push": 20, "validate": 20}
-FUZZ_EXAMPLES = {"linear": 200}
+#: or FUZZ_EXAMPLES where that is smaller (each linear-memory or -time example parses two large inputs).
+EXAMPLES = {"cli": 25, "loader": 40, "linear": 6, "linear-time": 6, "push": 20, "validate": 20}
+FUZZ_EXAMPLES = {"linear": 200, "linear-time": 200}
 
 
 def budget(name: str) -> settings:
@@ -341,7 +343,7 @@ def test_an_article_file_is_read_or_skipped_with_its_reason(kind: tuple[str, byt
         assert skipped.message.strip() and "Traceback" not in skipped.message, skipped
 
 
-# Hostile patterns for the linear-memory property: (suffix, head, one copy, tail).
+# Hostile patterns for the linear-memory and linear-time properties: (suffix, head, one copy, tail).
 PATTERNS = {
     "duplicate-keys": (".json", '{"a":0', ',"a":1', "}"),
     "lone-surrogates": (".json", '["', "\\ud800", '"]'),
@@ -367,30 +369,70 @@ PATTERNS = {
 }
 
 
+def _load(suffix: str, raw: bytes, folder: str) -> None:
+    path = Path(folder) / f"p{suffix}"
+    path.write_bytes(raw)
+    read_path(path, path.name)
+    if suffix == ".json":
+        with contextlib.suppress(RokuFeedError):
+            parse_feed(raw, "p.json")
+
+
 def _peak(suffix: str, raw: bytes) -> int:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"p{suffix}"
-        path.write_bytes(raw)
         tracemalloc.start()
         try:
-            read_path(path, path.name)
-            if suffix == ".json":
-                with contextlib.suppress(RokuFeedError):
-                    parse_feed(raw, "p.json")
+            _load(suffix, raw, folder)
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
 
 
+def _calls(suffix: str, raw: bytes) -> int:
+    """Function calls, Python and C, made while loading `raw`: the loaders' time, counted."""
+    count = 0
+
+    def profile(frame: t.Any, event: str, arg: t.Any) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    with tempfile.TemporaryDirectory() as folder:
+        sys.setprofile(profile)
+        try:
+            _load(suffix, raw, folder)
+        finally:
+            sys.setprofile(None)
+    return count
+
+
+def _copies(name: str, n: int) -> bytes:
+    _, head, copy, tail = PATTERNS[name]
+    return (head + copy * n + tail).encode()
+
+
 @budget("linear")
 @given(name=st.sampled_from(sorted(PATTERNS)), n=st.integers(200, 2000))
 def test_the_loaders_take_at_most_linear_memory_in_the_input(name: str, n: int) -> None:
-    suffix, head, copy, tail = PATTERNS[name]
-    small = (head + copy * n + tail).encode()
-    large = (head + copy * (8 * n) + tail).encode()
-    peak_small, peak_large = _peak(suffix, small), _peak(suffix, large)
+    suffix = PATTERNS[name][0]
+    peak_small, peak_large = _peak(suffix, _copies(name, n)), _peak(suffix, _copies(name, 8 * n))
     # 8 times the input may take 8 times the memory; 3x on top is slack, plus a fixed 256 KB.
     assert peak_large <= 3 * 8 * peak_small + 256 * 1024, (name, n, peak_small, peak_large)
+
+
+@budget("linear-time")
+@given(name=st.sampled_from(sorted(PATTERNS)), n=st.integers(200, 2000))
+def test_the_loaders_take_at_most_linear_time_in_the_input(name: str, n: int) -> None:
+    """Time as the number of calls made, which does not depend on the machine or its load.
+
+    It sees a loop of Python or C calls that grows faster than the input; it cannot see the work
+    inside one C call (a regex, json.loads): the regexes run over whole inputs are kept linear by
+    their shape (see loading._LONG_NUMBER) and have tests of their own on hostile input.
+    """
+    suffix = PATTERNS[name][0]
+    _calls(suffix, _copies(name, 1))  # lazy imports and regex compiles are not the input's cost
+    small, large = _calls(suffix, _copies(name, n)), _calls(suffix, _copies(name, 8 * n))
+    assert large <= 3 * 8 * small + 10_000, (name, n, small, large)
 
 
 # --- the real service: pushes and /api/v1/validate -------------------------------------------
