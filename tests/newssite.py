@@ -50,11 +50,12 @@ class NewsSite:
         def respond(handler: BaseHTTPRequestHandler) -> None:
             asked = handler.headers.get("If-None-Match")
             if status == 200 and asked == etag:
+                self._record(path, 304, True, 0)  # before answering: the client may be done at once
                 handler.send_response(304)
                 handler.send_header("ETag", etag)
                 handler.end_headers()
-                self._record(path, 304, True, 0)
                 return
+            self._record(path, status, asked is not None, len(data))
             handler.send_response(status)
             handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(data)))
@@ -62,7 +63,6 @@ class NewsSite:
                 handler.send_header("ETag", etag)
             handler.end_headers()
             handler.wfile.write(data)
-            self._record(path, status, asked is not None, len(data))
 
         return self.server.handler(path, respond)
 
@@ -215,7 +215,12 @@ def build_site(site: NewsSite) -> NewsSite:
         "/sitemap-pages.xml",
         sitemap_xml(
             f"<url><loc>{u}</loc><lastmod>2026-11-19</lastmod></url>"
-            for u in (f"{base}/about", f"{base}/private/secret", f"{base}/news/gone", "ftp://files.example/x.txt")
+            for u in (
+                f"{base}/about",
+                f"{base}/private/secret",
+                f"{base}/news/gone",
+                "ftp://files.example/x.txt",
+            )
         ),
         XML,
     )
@@ -347,7 +352,12 @@ def _pages(site: NewsSite) -> None:
             headline="A story without a proper date",
             caption="A photo",
             paragraphs=FLOOD_TEXT,
-            jsonld={"@context": "https://schema.org", "@type": "NewsArticle", "headline": "A story", "datePublished": "last Tuesday"},
+            jsonld={
+                "@context": "https://schema.org",
+                "@type": "NewsArticle",
+                "headline": "A story",
+                "datePublished": "last Tuesday",
+            },
         ),
     )
     site.add(
@@ -362,7 +372,11 @@ def _pages(site: NewsSite) -> None:
                 "@type": "NewsArticle",
                 "headline": "A video only in a player",
                 "datePublished": "2026-11-18T08:00:00Z",
-                "video": {"@type": "VideoObject", "name": "Player", "embedUrl": "https://player.example/embed/42"},
+                "video": {
+                    "@type": "VideoObject",
+                    "name": "Player",
+                    "embedUrl": "https://player.example/embed/42",
+                },
             },
         ),
     )
@@ -381,10 +395,18 @@ def _pages(site: NewsSite) -> None:
                 "uploadDate": "2020-01-01T00:00:00Z",
                 "thumbnailUrl": "https://media.example/thumbs/live.jpg",
                 "contentUrl": "https://media.example/live/channel.m3u8",
-                "publication": {"@type": "BroadcastEvent", "isLiveBroadcast": True, "startDate": "2020-01-01T00:00:00Z"},
+                "publication": {
+                    "@type": "BroadcastEvent",
+                    "isLiveBroadcast": True,
+                    "startDate": "2020-01-01T00:00:00Z",
+                },
             },
         ),
     )
-    site.add("/about", '<!DOCTYPE html><html><head><meta property="og:type" content="website"><title>About us</title></head><body><p>About.</p></body></html>')
+    site.add(
+        "/about",
+        '<!DOCTYPE html><html><head><meta property="og:type" content="website"><title>About us</title>'
+        "</head><body><p>About.</p></body></html>",
+    )
     site.add("/private/secret", page(crumbs="x", headline="Secret", caption="x", paragraphs=("x",)))
     site.add("/news/gone", "<html><body>Not here</body></html>", status=404)

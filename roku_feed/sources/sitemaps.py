@@ -79,9 +79,9 @@ class Sitemap:
 
 
 def is_sitemap(body: bytes) -> bool:
-    """Whether `body` (gzip or not) is a sitemap: a urlset or sitemapindex root near its start."""
-    head = _gunzip(body, 64 * 1024, "", partial=True) if body.startswith(GZIP_MAGIC) else body[:4096]
-    return _SITEMAP_ROOT.search(head[:4096]) is not None
+    """Whether `body` is a sitemap: a urlset or sitemapindex root near its start, or a gzip file
+    (no feed or page comes as one; `parse_sitemap` says what is wrong with a damaged one)."""
+    return body.startswith(GZIP_MAGIC) or _SITEMAP_ROOT.search(body[:4096]) is not None
 
 
 def parse_sitemap(body: bytes, url: str, *, max_bytes: int) -> Sitemap:
@@ -116,16 +116,14 @@ def parse_sitemap(body: bytes, url: str, *, max_bytes: int) -> Sitemap:
     return Sitemap(False, entries=entries, dropped=dropped)
 
 
-def _gunzip(body: bytes, max_bytes: int, url: str, *, partial: bool = False) -> bytes:
-    """Inflate a gzip body, never past `max_bytes` (or, `partial`, what is there of its start)."""
+def _gunzip(body: bytes, max_bytes: int, url: str) -> bytes:
+    """Inflate a gzip body, never past `max_bytes`."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(body, max_bytes + 1)
     except zlib.error as exc:
-        if partial:
-            return b""
         raise SourceError(f"{url}: a damaged gzip file: {exc}") from None
-    if len(out) > max_bytes and not partial:
+    if len(out) > max_bytes:
         raise FeedTooLargeError(f"{url}: inflates to more than the {max_bytes:,}-byte limit")
     return out
 
