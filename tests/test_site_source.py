@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import make_app
 from newssite import XML, NewsSite, build_site, page, sitemap_xml
 
 from roku_feed.articles import Article
@@ -321,3 +322,55 @@ def test_a_page_without_json_ld_or_og_article_is_not_an_article(site) -> None:
 def test_skip_reasons_are_documented() -> None:
     doc = DOCS.read_text(encoding="utf-8")
     assert all(f"`{code}`" in doc for code in SKIP_REASONS)
+
+
+def test_a_bad_sitemap_on_the_command_line_is_a_clear_error(site, run_cli, tmp_path) -> None:
+    url = site.add("/bad.xml", b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url>', XML)
+    result = run_cli("build", url, "-o", str(tmp_path / "feed.json"), "--allow-private-urls")
+    assert result.exit_code == 2
+    assert url in result.stderr and "not well-formed" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert not (tmp_path / "feed.json").exists()
+
+
+OG_FALLBACK = (
+    '<html><head><meta property="og:type" content="article"><meta property="og:title" content="From OG">'
+    '<script type="application/ld+json">{not json</script></head><body><p>Text.</p></body></html>'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "said"),
+    [
+        (b"", "not-an-article", "no HTML content"),
+        (b"<html><body><p>Nothing here.</p></body></html>", "not-an-article", "no og:type"),
+        (
+            b'<html><script type="application/ld+json">{"@type": "NewsArticle", "headline": "x",'
+            b' "datePublished": "2026-11-24T09:15:00"}</script></html>',
+            "unreadable-date",
+            "no UTC offset",
+        ),
+        (OG_FALLBACK.encode(), "invalid-article", "published"),  # read from OpenGraph: no date given
+    ],
+    ids=["empty", "no-metadata", "naive-date", "broken-json-ld"],
+)
+def test_hostile_pages_are_skipped_with_reasons(site, body: bytes, code: str, said: str) -> None:
+    url = site.add("/odd", body)
+    result = crawl(url)
+    [skipped] = result.skipped
+    assert (skipped.source, skipped.code) == (url, code)
+    assert said in skipped.message
+
+
+def test_a_sitemap_in_the_upstream_urls_feeds_the_service(site, tmp_path) -> None:
+    app = make_app(
+        tmp_path, None, UPSTREAM_URLS=[site.url("/sitemap.xml")], ALLOW_PRIVATE_URLS=True, POLL_INTERVAL=0
+    )
+    assert app.extensions["publisher"].refresh().ok
+    feed = app.test_client().get("/feed.json").get_json()
+    assert {v["title"] for v in feed["shortFormVideos"]} == {
+        "Northern harbour reopens to cargo ships",
+        "Flood waters recede in the valley",
+        "Bread prices double at the central market",
+    }
+    assert "/private/secret" not in site.paths()

@@ -11,6 +11,7 @@ Nothing is validated beyond dates: `parse_article` does that and names what is w
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,8 @@ from datetime import datetime
 from roku_feed.articles import MAX_SUMMARY, MAX_TAGS, infer_video_type
 from roku_feed.sources.sitemaps import SitemapEntry, SitemapVideo
 from roku_feed.sources.syndication import VIDEO_TYPE_BY_MIME
+
+log = logging.getLogger("roku_feed.sources.pages")
 
 ARTICLE_TYPES = frozenset(
     {
@@ -64,12 +67,17 @@ def read_page(
     """The article mapping for one page, the live stream it is, or why it is neither."""
     import extruct
     from extruct.utils import parse_html
+    from lxml.etree import LxmlError
 
-    charset = _charset(content_type)
-    document = parse_html(body, charset)
-    if document is None:
-        return PageSkip("not-an-article", f"{url}: the page has no HTML content")
-    nodes = list(_nodes(extruct.JsonLdExtractor().extract_items(document, base_url=url)))
+    try:
+        document = parse_html(body, _charset(content_type))
+    except LxmlError as exc:  # lxml's "Document is empty" and kin
+        return PageSkip("not-an-article", f"{url}: the page has no HTML content ({exc})")
+    try:
+        nodes = list(_nodes(extruct.JsonLdExtractor().extract_items(document, base_url=url)))
+    except ValueError as exc:  # a JSON-LD script that is not JSON: the page's OpenGraph tags remain
+        log.info("%s: its JSON-LD is not readable (%s); reading its OpenGraph tags", url, exc)
+        nodes = []
     og = _opengraph(extruct.OpenGraphExtractor().extract_items(document))
     article = next((n for n in nodes if _types(n) & ARTICLE_TYPES), None)
     video_node = _video_node(article, nodes)
@@ -415,7 +423,7 @@ def _seconds(value: t.Any) -> int | None:
     except ValueError:
         try:
             seconds = isodate.parse_duration(text).total_seconds()
-        except (isodate.ISO8601Error, ValueError, TypeError, AttributeError):
+        except (isodate.ISO8601Error, ValueError, TypeError, AttributeError, OverflowError):
             return None
     return round(seconds) if 0 < seconds < 366 * 24 * 3600 else None
 
