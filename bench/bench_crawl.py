@@ -122,7 +122,8 @@ def write_site(root: Path, pages: int, base: str) -> int:
         entries.append(
             f"<url><loc>{base}/news/story-{n}.html</loc><news:news><news:publication><news:name>Bench"
             "</news:name><news:language>en</news:language></news:publication><news:publication_date>"
-            f"{published.isoformat()}</news:publication_date><news:title>Ferry {n}</news:title></news:news></url>"
+            f"{published.isoformat()}</news:publication_date><news:title>Ferry {n}</news:title>"
+            "</news:news></url>"
         )
     maps = []
     for i in range(0, pages, PER_SITEMAP):
@@ -211,7 +212,15 @@ def _stats(base: str) -> dict[str, int]:
 
 def _build(base: str, state: Path, pages: int, delay: float) -> dict[str, float]:
     roku_feed = str(Path(sys.executable).with_name("roku-feed"))
-    argv = [roku_feed, "build", f"{base}/sitemap.xml", "-o", str(OUT / "feed.json"), "--state-dir", str(state)]
+    argv = [
+        roku_feed,
+        "build",
+        f"{base}/sitemap.xml",
+        "-o",
+        str(OUT / "feed.json"),
+        "--state-dir",
+        str(state),
+    ]
     argv += ["--allow-private-urls", "--max-pages", str(pages), "--crawl-delay", str(delay)]
     argv += ["--report", str(OUT / "report.json")]
     launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, *argv]
@@ -268,7 +277,8 @@ def main() -> None:
         [
             f"Measured {stamp} with `python bench/bench_crawl.py --pages {args.pages} --write-readme`:"
             f" {args.pages:,} pages ({size / 1e6:.1f} MB, {size / args.pages / 1024:.0f} KB a page),"
-            f" --crawl-delay {args.delay:g} s, {PER_HOST} requests in flight per host. {machine('lxml', 'extruct')}.",
+            f" --crawl-delay {args.delay:g} s, {PER_HOST} requests in flight per host."
+            f" {machine('lxml', 'extruct')}.",
             "",
             "| run | wall | CPU (share of wall) | requests | body bytes read | peak RSS | articles read |",
             "|---|---|---|---|---|---|---|",

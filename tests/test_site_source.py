@@ -355,7 +355,7 @@ OG_FALLBACK = (
     ids=["empty", "no-metadata", "naive-date", "broken-json-ld"],
 )
 def test_hostile_pages_are_skipped_with_reasons(site, body: bytes, code: str, said: str) -> None:
-    url = site.add("/odd", body)
+    url = site.add("/odd", body, "text/html; charset=no-such-charset")
     result = crawl(url)
     [skipped] = result.skipped
     assert (skipped.source, skipped.code) == (url, code)

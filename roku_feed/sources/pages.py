@@ -11,6 +11,7 @@ Nothing is validated beyond dates: `parse_article` does that and names what is w
 
 from __future__ import annotations
 
+import codecs
 import logging
 import typing as t
 from dataclasses import dataclass
@@ -119,10 +120,15 @@ def read_page(
 
 
 def _charset(content_type: str) -> str | None:
+    """The charset the Content-Type names, if Python knows it (else lxml reads the page's own)."""
     for part in content_type.split(";")[1:]:
         key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip('"')
+        name = value.strip().strip('"')
+        if key.strip().lower() == "charset" and name:
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                return None
     return None
 
 
