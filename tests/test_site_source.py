@@ -313,10 +313,11 @@ def test_a_live_stream_without_a_live_row_is_reported(site, run_cli, tmp_path) -
     assert "liveFeeds" not in json.loads(out.read_text(encoding="utf-8"))
 
 
-def test_a_page_without_json_ld_or_og_article_is_not_an_article(site) -> None:
+def test_a_page_given_that_is_no_article_is_an_error_naming_it(site) -> None:
     url = site.add("/plain", page(crumbs="News", headline="Hello", caption="x", paragraphs=("Hi.",)))
-    result = crawl(url)
-    assert [s.code for s in result.skipped] == ["not-an-article"]
+    with pytest.raises(SourceError) as raised:
+        crawl(url)
+    assert url in raised.value.detail and "not an article" in raised.value.detail
 
 
 def test_skip_reasons_are_documented() -> None:
@@ -356,7 +357,8 @@ OG_FALLBACK = (
 )
 def test_hostile_pages_are_skipped_with_reasons(site, body: bytes, code: str, said: str) -> None:
     url = site.add("/odd", body, "text/html; charset=no-such-charset")
-    result = crawl(url)
+    listed = site.add("/odd.xml", sitemap_xml([f"<url><loc>{url}</loc></url>"]), XML)
+    result = crawl(listed)
     [skipped] = result.skipped
     assert (skipped.source, skipped.code) == (url, code)
     assert said in skipped.message

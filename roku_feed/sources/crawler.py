@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from roku_feed.errors import FeedTooLargeError, FetchError, RokuFeedError
+from roku_feed.errors import FeedTooLargeError, FetchError, RokuFeedError, SourceError
 from roku_feed.sources import CONTAINED, Skipped, SourceResult, collect
 from roku_feed.sources.pages import LiveVideo, PageSkip, read_page
 from roku_feed.sources.remote import ACCEPT, Got, HttpCache, conditional_get
@@ -125,18 +125,21 @@ def crawl(
 ) -> SourceResult:
     """The articles of the site behind `start` (a sitemap or one article page), and what was left out.
 
-    SourceError when `start` itself is not a readable sitemap; every other problem is a Skipped.
+    SourceError when `start` itself is not a readable sitemap, or a page that is no article;
+    every other problem is a Skipped.
     """
     run = _Fetching(options, cache, settings, seen)
     run.robots = Robots(run.robots_txt)
     result = SourceResult()
     with cache.held() if cache else contextlib.nullcontext():
         if is_sitemap(first.body):
-            planned = _plan(_walk(start, first, run, result), run, result)
-        else:
-            planned = [(SitemapEntry(url=start), first)]
-            seen.add(start)
-        _fetch_pages(planned, run, result)
+            _fetch_pages(_plan(_walk(start, first, run, result), run, result), run, result)
+            return result
+        seen.add(start)
+        outcome = _page(SitemapEntry(url=start), first, run)
+    if isinstance(outcome, Skipped) and outcome.code == "not-an-article":  # nothing the URL could be
+        raise SourceError(f"{outcome.message}; nor JSON, an RSS or Atom feed, or a sitemap")
+    _add(outcome, start, result)
     return result
 
 
@@ -242,14 +245,18 @@ def _fetch_pages(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
         outcomes = pool.map(lambda pair: _page(*pair, run), planned)
         for done, ((entry, _), outcome) in enumerate(zip(planned, outcomes, strict=True), start=1):
-            if isinstance(outcome, Skipped):
-                result.skipped.append(outcome)
-            elif isinstance(outcome, LiveVideo):
-                result.live.append(outcome)
-            else:
-                collect([(outcome, entry.url)], result)
+            _add(outcome, entry.url, result)
             if run.settings.on_page:
                 run.settings.on_page(done, len(planned), entry.url)
+
+
+def _add(outcome: dict[str, t.Any] | LiveVideo | Skipped, url: str, result: SourceResult) -> None:
+    if isinstance(outcome, Skipped):
+        result.skipped.append(outcome)
+    elif isinstance(outcome, LiveVideo):
+        result.live.append(outcome)
+    else:
+        collect([(outcome, url)], result)
 
 
 def _page(entry: SitemapEntry, got: Got | None, run: _Fetching) -> dict[str, t.Any] | LiveVideo | Skipped:
