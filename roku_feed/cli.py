@@ -29,6 +29,10 @@ from roku_feed.validation.catalog import RULES, render_markdown
 from roku_feed.validation.gc_pause import gc_paused
 from roku_feed.validation.selection import Layer, enabled_codes, split_entries
 
+if t.TYPE_CHECKING:
+    from roku_feed.channel import Channel
+    from roku_feed.sources.crawler import CrawlSettings
+
 EXIT_CODES_HELP = """\b
 Config file: .roku-feed.toml, or [tool.roku-feed] in pyproject.toml, in
 the working directory or the nearest parent that has one (.roku-feed.toml
@@ -307,20 +311,22 @@ Exit codes:
 class _Progress:
     """A progress bar on stderr for long reads, shown only when a person is watching."""
 
-    def __init__(self, sources: tuple[str, ...]) -> None:
+    def __init__(self, sources: tuple[str, ...], label: str = "Reading sources") -> None:
         self.enabled = sys.stderr.isatty()
         self.bar: t.Any = None
+        self.label = label
         self.remote = any(s.lower().startswith(("http://", "https://")) for s in sources)
 
     def __call__(self, done: int, total: int, label: str) -> None:
         if not self.enabled or not (self.remote or total >= 200):
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="Reading sources", file=sys.stderr)
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(1, label)
         if done == total:
             self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 def _json_bytes(data: t.Any) -> bytes:
@@ -369,6 +375,20 @@ def _json_bytes(data: t.Any) -> bytes:
     envvar="ROKU_FEED_ALLOW_PRIVATE_URLS",
     help="Allow source URLs on private, loopback and link-local addresses.",
 )
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Most article pages fetched per run from a site's sitemaps (newest first).",
+)
+@click.option(
+    "--crawl-delay",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between downloads from one site (robots.txt's Crawl-delay when longer).",
+)
 def build(
     sources: tuple[str, ...],
     output: str,
@@ -378,9 +398,12 @@ def build(
     state_dir: str | None,
     timeout: float,
     allow_private_urls: bool,
+    max_pages: int,
+    crawl_delay: float,
 ) -> None:
     """Build the channel feed from SOURCE directories, files (.json, .md, .txt, .xml, .rss,
-    .atom) or http(s) URLs (RSS, Atom, JSON), validate it, and write it to --output.
+    .atom) or http(s) URLs (RSS, Atom, JSON, a news site's sitemap or an article page),
+    validate it, and write it to --output.
 
     Articles that cannot be published are left out and listed with the reason.
     """
@@ -389,13 +412,17 @@ def build(
     from roku_feed.pipeline import BuildFailed, build_snapshot
     from roku_feed.snapshots import FEED, SEARCH_FEED
     from roku_feed.sources import read_sources
+    from roku_feed.sources.live import with_live
 
     try:
         channel = load_channel(channel_path)
         options: dict[str, t.Any] = {"timeout": timeout, "allow_private": allow_private_urls}
         if state_dir:
             options["state_dir"] = Path(state_dir)
+        options["crawl"] = _crawl_settings(channel, sources, max_pages, crawl_delay)
         read = read_sources(sources, on_progress=_Progress(sources), **options)
+        channel, live_skipped = with_live(channel, read.live)
+        read.skipped += live_skipped
         prober = None
         if channel.probe_media:
             from roku_feed.probes.client import Prober
@@ -430,6 +457,21 @@ def build(
     )
     for code, count in report.skipped_by_reason().items():
         click.echo(f"  skipped {count:>4}  {code}")
+
+
+def _crawl_settings(
+    channel: Channel, sources: tuple[str, ...], max_pages: int, delay: float
+) -> CrawlSettings:
+    """How a site is crawled: the budget and delay given, pages older than the retention window left."""
+    from datetime import UTC, datetime
+
+    from roku_feed.sources.crawler import CrawlSettings
+
+    not_before = None
+    if channel.retention_days:
+        not_before = datetime.now(UTC) - timedelta(days=channel.retention_days)
+    progress = _Progress(sources, label="Crawling pages")
+    return CrawlSettings(max_pages=max_pages, delay=delay, not_before=not_before, on_page=progress)
 
 
 def _channel_options(command: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:

@@ -19,6 +19,9 @@ from pathlib import Path
 from roku_feed.articles import Article, parse_article
 from roku_feed.errors import ArticleInvalidError, RokuFeedError, SourceError
 
+if t.TYPE_CHECKING:
+    from roku_feed.sources.pages import LiveVideo
+
 log = logging.getLogger("roku_feed.sources")
 
 #: Largest article file read from disk; a newsroom article is a few KB.
@@ -53,10 +56,12 @@ class SourceResult:
 
     articles: list[Article] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    live: list[LiveVideo] = field(default_factory=list)  # live streams pages declare (crawled sites)
 
     def extend(self, other: SourceResult) -> None:
         self.articles += other.articles
         self.skipped += other.skipped
+        self.live += other.live
 
 
 def _json_articles(raw: bytes, source: str) -> Iterator[RawArticle]:
@@ -151,7 +156,8 @@ def read_file(path: Path, label: str) -> Iterator[RawArticle]:
 CONTAINED = (RecursionError, OverflowError, ValueError, TypeError)
 
 
-def _collect(raws: Iterable[RawArticle], result: SourceResult) -> None:
+def collect(raws: Iterable[RawArticle], result: SourceResult) -> None:
+    """Validate raw articles into `result`: each one an Article, or Skipped with the model's reason."""
     for data, label in raws:
         given = data.get("id") if isinstance(data, dict) else None
         given = given if isinstance(given, str) else None
@@ -173,7 +179,7 @@ def read_path(path: Path, label: str, *, named: bool = False) -> SourceResult:
     """
     result = SourceResult()
     try:
-        _collect(read_file(path, label), result)
+        collect(read_file(path, label), result)
     except RokuFeedError as exc:
         if named:
             raise
@@ -219,11 +225,12 @@ def read_sources(
     inputs = list_inputs(specs)
     named = set(specs)
     result = SourceResult()
+    seen: set[str] = set()  # URLs fetched this run: two sitemaps listing one page fetch it once
     for done, (label, path) in enumerate(inputs, start=1):
         if path is None:
-            from roku_feed.sources.remote import read_url
+            from roku_feed.sources.remote import read_remote
 
-            _collect(read_url(label, **url_options), result)
+            result.extend(read_remote(label, seen=seen, **url_options))
         else:
             result.extend(read_path(path, label, named=label in named))
         if on_progress:

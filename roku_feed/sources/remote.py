@@ -1,4 +1,5 @@
-"""Articles from an http(s) URL: a JSON article list or an RSS/Atom feed.
+"""Articles from an http(s) URL: a JSON article list, an RSS/Atom feed, or a news site (a sitemap
+or an article page, crawled by `roku_feed.sources.crawler`), told apart by what comes back.
 
 Fetching goes through `roku_feed.net.fetch` (public addresses only, connected to as checked,
 bounded in time, and in size after decompression). With a `state_dir`, the validators (ETag,
@@ -15,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import typing as t
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -32,6 +34,10 @@ ACCEPT = (
 )
 
 RawArticle = tuple[t.Any, str]
+
+if t.TYPE_CHECKING:
+    from roku_feed.sources import SourceResult
+    from roku_feed.sources.crawler import CrawlSettings
 
 
 def read_url(
@@ -54,13 +60,92 @@ def read_url(
     return iter(articles)
 
 
+def read_remote(
+    url: str,
+    *,
+    state_dir: Path | None = None,
+    timeout: float = 10.0,
+    max_bytes: int = MAX_BYTES,
+    allow_private: bool = False,
+    resolve: Resolve = system_resolve,
+    crawl: CrawlSettings | None = None,
+    seen: set[str] | None = None,
+) -> SourceResult:
+    """What `url` gives: a feed's or JSON list's articles, or a site's crawled articles, live
+    streams and left-out pages. FetchError when `url` itself cannot be fetched, SourceError when
+    it is none of those."""
+    from roku_feed.sources import SourceResult, collect
+    from roku_feed.sources.crawler import CrawlSettings, is_site
+    from roku_feed.sources.crawler import crawl as crawl_site
+
+    options = {"timeout": timeout, "max_bytes": max_bytes, "allow_private": allow_private, "resolve": resolve}
+    cache = HttpCache(Path(state_dir)) if state_dir is not None else None
+    try:
+        got = conditional_get(url, cache, **options)
+        if is_site(got):
+            settings = crawl or CrawlSettings()
+            result = crawl_site(
+                url, got, cache=cache, settings=settings, seen=set() if seen is None else seen, **options
+            )
+        else:
+            result = SourceResult()
+            collect(_parse(got.body, got.content_type, url), result)
+            got.keep(cache)
+    except RokuFeedError:
+        metrics.count_upstream_fetch("error")
+        raise
+    metrics.count_upstream_fetch("ok" if got.fresh else "not-modified")
+    return result
+
+
 def _read(
     url: str, state_dir: Path | None, timeout: float, max_bytes: int, allow_private: bool, resolve: Resolve
 ) -> tuple[list[RawArticle], str]:
     """The raw articles, and whether they were fetched ("ok") or are the stored copy ("not-modified")."""
     cache = HttpCache(Path(state_dir)) if state_dir is not None else None
+    got = conditional_get(
+        url, cache, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private, resolve=resolve
+    )
+    articles = _parse(got.body, got.content_type, url)  # eager: only a body that parses is kept
+    got.keep(cache)
+    return articles, "ok" if got.fresh else "not-modified"
+
+
+class Got(t.NamedTuple):
+    """A body from the network (`fresh`) or, after a 304, the stored copy; `keep` stores a fresh one."""
+
+    url: str
+    body: bytes
+    content_type: str
+    fresh: bool
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def keep(self, cache: HttpCache | None) -> None:
+        """Remember a fresh body and its validators, once it is known to parse."""
+        if cache is not None and self.fresh:
+            cache.store(
+                self.url,
+                self.body,
+                etag=self.etag,
+                last_modified=self.last_modified,
+                content_type=self.content_type,
+            )
+
+
+def conditional_get(
+    url: str,
+    cache: HttpCache | None,
+    *,
+    accept: str = ACCEPT,
+    timeout: float,
+    max_bytes: int,
+    allow_private: bool,
+    resolve: Resolve,
+) -> Got:
+    """GET `url` with the stored validators; on 304 the stored body. FetchError as `fetch` raises."""
     stored = cache.lookup(url) if cache else None
-    headers = {"Accept": ACCEPT}
+    headers = {"Accept": accept}
     if stored:
         if stored.etag:
             headers["If-None-Match"] = stored.etag
@@ -77,18 +162,15 @@ def _read(
     if fetched.status == 304:
         if not stored:
             raise FetchError(f"{url}: HTTP 304 Not Modified, but no earlier copy is stored")
-        return _parse(stored.body, stored.content_type, url), "not-modified"
-    content_type = fetched.headers.get("Content-Type", "")
-    articles = _parse(fetched.content, content_type, url)  # eager: only a body that parses is kept
-    if cache:
-        cache.store(
-            url,
-            fetched.content,
-            etag=fetched.headers.get("ETag"),
-            last_modified=fetched.headers.get("Last-Modified"),
-            content_type=content_type,
-        )
-    return articles, "ok"
+        return Got(url, stored.body, stored.content_type, fresh=False)
+    return Got(
+        url,
+        fetched.content,
+        fetched.headers.get("Content-Type", ""),
+        fresh=True,
+        etag=fetched.headers.get("ETag"),
+        last_modified=fetched.headers.get("Last-Modified"),
+    )
 
 
 def _parse(body: bytes, content_type: str, url: str) -> list[RawArticle]:
@@ -123,18 +205,42 @@ class Stored(t.NamedTuple):
 
 
 class HttpCache:
-    """url -> validators in `<dir>/http-cache.json`, and each last good body in its own file."""
+    """url -> validators in `<dir>/http-cache.json`, and each last good body in its own file.
+
+    Inside `held()` the index is read once and written once at the end, not per URL: a crawl
+    of thousands of pages would otherwise read and rewrite it thousands of times. Thread-safe.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.path = directory / STATE_FILE
+        self._held: dict[str, t.Any] | None = None
+        self._dirty = False
+        self._lock = threading.Lock()
 
     def _load(self) -> dict[str, t.Any]:
+        if self._held is not None:
+            return self._held
         try:
             state = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError):
             return {}
         return state if isinstance(state, dict) else {}
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[HttpCache]:
+        """The index kept in memory for the block, and written once when it ends."""
+        self._held, self._dirty = self._load(), False
+        try:
+            yield self
+        finally:
+            state, dirty, self._held = self._held, self._dirty, None
+            if dirty and state is not None:
+                self._write_index(state)
+
+    def _write_index(self, state: dict[str, t.Any]) -> None:
+        with contextlib.suppress(OSError):  # unwritable: a full download next time, nothing more
+            _write_atomic(self.path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8"))
 
     def lookup(self, url: str) -> Stored | None:
         """The stored copy of `url`, or None if there is none or it does not check out."""
@@ -161,27 +267,31 @@ class HttpCache:
     ) -> None:
         """Remember `body` and its validators; a response without validators is forgotten."""
         name = _body_name(url)
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            state = self._load()
-            if etag or last_modified:
-                _write_atomic(self.directory / name, body)
-                state[url] = {
-                    "etag": etag,
-                    "last_modified": last_modified,
-                    "content_type": content_type,
-                    "body_file": name,
-                    "sha256": hashlib.sha256(body).hexdigest(),
-                    "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-            elif state.pop(url, None) is not None:
-                with contextlib.suppress(OSError):
-                    (self.directory / name).unlink()
+        with self._lock:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                state = self._load()
+                if etag or last_modified:
+                    _write_atomic(self.directory / name, body)
+                    state[url] = {
+                        "etag": etag,
+                        "last_modified": last_modified,
+                        "content_type": content_type,
+                        "body_file": name,
+                        "sha256": hashlib.sha256(body).hexdigest(),
+                        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    }
+                elif state.pop(url, None) is not None:
+                    with contextlib.suppress(OSError):
+                        (self.directory / name).unlink()
+                else:
+                    return
+            except OSError:
+                return  # an unwritable cache costs a full download next time, nothing more
+            if self._held is not None:
+                self._dirty = True
             else:
-                return
-            _write_atomic(self.path, json.dumps(state, indent=2, sort_keys=True).encode("utf-8"))
-        except OSError:
-            pass  # an unwritable cache costs a full download next time, nothing more
+                self._write_index(state)
 
 
 def _body_name(url: str) -> str:
