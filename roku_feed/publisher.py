@@ -36,6 +36,8 @@ from roku_feed.release import PublishResult, Releaser
 from roku_feed.snapshots import FEED, Snapshot, SnapshotStore
 from roku_feed.sources import CONTAINED, Skipped, read_sources
 from roku_feed.sources.index import FileIndex
+from roku_feed.sources.live import with_live
+from roku_feed.sources.pages import LiveVideo
 from roku_feed.upstreams import Upstream
 
 log = logging.getLogger("roku_feed.publisher")
@@ -149,6 +151,7 @@ class Publisher:
         self._lost: dict[int, Skipped] = {}  # of those, the copies the stored one beat, by object
         self._catalog: dict[str, Article] | None = None  # the catalog in memory, loaded on first use
         self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
+        self._live: dict[str, list[LiveVideo]] = {}  # the live streams each upstream's pages declared
         self._lock = threading.RLock()  # one change of the catalog and the live snapshot at a time
         self._local = threading.local()  # per operation: `committed`, the catalog kept its change
         self._reading = threading.Lock()  # one read of the sources at a time
@@ -227,10 +230,21 @@ class Publisher:
             upstream.succeeded()
             articles += result.articles
             skipped += result.skipped
+            self._live[upstream.url] = result.live
+        skipped += self._follow_live()
         if self.upstreams:
             write_record(self.settings.data_dir, UPSTREAMS, [u.to_dict() for u in self.upstreams.values()])
             metrics.set_upstreams_failing(sum(1 for u in self.upstreams.values() if u.failures))
         return articles, skipped
+
+    def _follow_live(self) -> list[Skipped]:
+        """Point the channel's live feed at the live stream a crawled site declares (as `roku-feed
+        build` does); the live streams it cannot take are reported."""
+        declared = [video for url in self.upstreams for video in self._live.get(url, ())]
+        channel, left_out = with_live(self.channel, declared)
+        if channel.live_stream != self.builder.channel.live_stream:
+            self.builder.channel, self._dirty = channel, True  # items are made alike: the cache holds
+        return left_out
 
     def _store(self, articles: Iterable[Article]) -> list[Skipped]:
         """Store what has an id, one winner per id; return the articles left out, with reasons.

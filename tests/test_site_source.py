@@ -365,8 +365,16 @@ def test_hostile_pages_are_skipped_with_reasons(site, body: bytes, code: str, sa
 
 
 def test_a_sitemap_in_the_upstream_urls_feeds_the_service(site, tmp_path) -> None:
+    channel = tmp_path / "channel.json"  # the built-in channel, with the sample's live row
+    live_row = json.loads((REPO / "sample_content" / "channel.json").read_text())["live_stream"]
+    channel.write_text(json.dumps({"live_stream": live_row}))
     app = make_app(
-        tmp_path, None, UPSTREAM_URLS=[site.url("/sitemap.xml")], ALLOW_PRIVATE_URLS=True, POLL_INTERVAL=0
+        tmp_path,
+        None,
+        UPSTREAM_URLS=[site.url("/sitemap.xml")],
+        ALLOW_PRIVATE_URLS=True,
+        POLL_INTERVAL=0,
+        CHANNEL_FILE=str(channel),
     )
     assert app.extensions["publisher"].refresh().ok
     feed = app.test_client().get("/feed.json").get_json()
@@ -375,4 +383,7 @@ def test_a_sitemap_in_the_upstream_urls_feeds_the_service(site, tmp_path) -> Non
         "Flood waters recede in the valley",
         "Bread prices double at the central market",
     }
+    # The site's live stream is the channel's live feed, as in `roku-feed build`.
+    [live] = feed["liveFeeds"]
+    assert live["content"]["videos"][0]["url"] == "https://media.example/live/channel.m3u8"
     assert "/private/secret" not in site.paths()
