@@ -38,15 +38,19 @@ def read_url(
     url: str,
     *,
     state_dir: Path | None = None,
+    cache: UrlCache | None = None,
     timeout: float = 10.0,
     max_bytes: int = MAX_BYTES,
     allow_private: bool = False,
     resolve: Resolve = system_resolve,
 ) -> Iterator[RawArticle]:
     """Raw articles at `url`; FetchError (or a subclass) when it cannot be fetched, SourceError
-    when what came back is neither JSON nor a feed. `resolve` is `roku_feed.net.fetch`'s."""
+    when what came back is neither JSON nor a feed. `resolve` is `roku_feed.net.fetch`'s.
+    The validators are kept in `cache` (the publisher's store) or else in `state_dir`."""
+    if cache is None and state_dir is not None:
+        cache = HttpCache(Path(state_dir))
     try:
-        articles, result = _read(url, state_dir, timeout, max_bytes, allow_private, resolve)
+        articles, result = _read(url, cache, timeout, max_bytes, allow_private, resolve)
     except RokuFeedError:
         metrics.count_upstream_fetch("error")
         raise
@@ -55,10 +59,9 @@ def read_url(
 
 
 def _read(
-    url: str, state_dir: Path | None, timeout: float, max_bytes: int, allow_private: bool, resolve: Resolve
+    url: str, cache: UrlCache | None, timeout: float, max_bytes: int, allow_private: bool, resolve: Resolve
 ) -> tuple[list[RawArticle], str]:
     """The raw articles, and whether they were fetched ("ok") or are the stored copy ("not-modified")."""
-    cache = HttpCache(Path(state_dir)) if state_dir is not None else None
     stored = cache.lookup(url) if cache else None
     headers = {"Accept": ACCEPT}
     if stored:
@@ -120,6 +123,16 @@ class Stored(t.NamedTuple):
     last_modified: str | None
     content_type: str
     body: bytes
+
+
+class UrlCache(t.Protocol):
+    """Where the last good body of each URL and its validators are kept (a directory, or PostgreSQL)."""
+
+    def lookup(self, url: str) -> Stored | None: ...
+
+    def store(
+        self, url: str, body: bytes, *, etag: str | None, last_modified: str | None, content_type: str
+    ) -> None: ...
 
 
 class HttpCache:
