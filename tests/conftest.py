@@ -569,3 +569,31 @@ def content_service(factory: pytest.TempPathFactory, name: str, workers: int) ->
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session (tests/pg.py), started on first use."""
+    from pg import PgServer
+
+    server = PgServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    return pg_server.database()
+
+
+@pytest.fixture(params=["local", "postgres"])
+def backend(request, tmp_path):
+    """Each storage backend in turn (roku_feed.store): the same tests prove the same behaviour."""
+    from roku_feed.store import open_store
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    store = open_store(tmp_path / "data", url=url)
+    yield store
+    store.close()

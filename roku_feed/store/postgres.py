@@ -224,7 +224,9 @@ class PostgresStore:
                 check=ConnectionPool.check_connection,  # a restarted database costs no failed request
                 timeout=CONNECT_TIMEOUT,
                 name="roku-feed",
+                open=False,
             )
+            self.pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         self.snapshots = PgSnapshots(self, keep=keep)
         self.records = PgRecords(self)
         self.http_cache = PgHttpCache(self)
