@@ -242,3 +242,24 @@ def test_the_local_path_never_imports_psycopg() -> None:
         "sys.exit('psycopg' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_publisher_waits_for_an_unreachable_database_instead_of_exiting(
+    pg_server, tmp_path, monkeypatch
+) -> None:
+    """The first open fails (no such database yet) and refuses writes with why; the next one opens."""
+    from roku_feed import processes
+
+    monkeypatch.setattr(processes, "STORAGE_RETRY", 0.01)
+    url, writer, opened = pg_server.url("late"), processes._Deferred(), []
+
+    def make():
+        if opened:
+            pg_server.sql("CREATE DATABASE late TEMPLATE template0")
+        opened.append(True)
+        return open_store(tmp_path, url=url)
+
+    store = processes._open_publisher(make, writer, threading.Event())
+    assert len(opened) == 2 and isinstance(writer.refusal, DatabaseUnavailableError)
+    assert store.snapshots.current_id() is None
+    store.close()
