@@ -36,20 +36,36 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 """
 
-_UPSERT = (
-    "INSERT INTO articles (id, changed, source, data, pushed) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT(id) DO UPDATE SET "
-    "changed=excluded.changed, source=excluded.source, data=excluded.data, pushed=excluded.pushed "
-    "WHERE excluded.data != articles.data AND (excluded.changed > articles.changed "
-    "OR (excluded.changed = articles.changed AND excluded.pushed >= articles.pushed)) "
-    "RETURNING id"
-)
-_NEWER = "SELECT changed FROM articles WHERE id = ? AND changed > ?"
 
+class Statements(t.NamedTuple):
+    """The catalog's SQL, once: SQLite and PostgreSQL differ only in the parameter marker."""
+
+    # the tie rule (module docstring): a row is replaced only by a later change, or on the same
+    # time by a pushed copy or a copy of the same kind written later
+    upsert: str = (
+        "INSERT INTO articles (id, changed, source, data, pushed) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET "
+        "changed=excluded.changed, source=excluded.source, data=excluded.data, pushed=excluded.pushed "
+        "WHERE excluded.data != articles.data AND (excluded.changed > articles.changed "
+        "OR (excluded.changed = articles.changed AND excluded.pushed >= articles.pushed)) "
+        "RETURNING id"
+    )
+    newer: str = "SELECT changed FROM articles WHERE id = ? AND changed > ?"
+    rows: str = "SELECT id, changed, source, data, pushed FROM articles ORDER BY id"
+    insert: str = "INSERT INTO articles (id, changed, source, data, pushed) VALUES (?, ?, ?, ?, ?)"
+    delete: str = "DELETE FROM articles WHERE id = ?"
+    count: str = "SELECT COUNT(*) FROM articles"
+    ids: str = "SELECT id FROM articles"
+
+    def with_marker(self, marker: str) -> Statements:
+        """The same statements with `marker` (PostgreSQL's %s) for each `?`."""
+        return Statements(*(sql.replace("?", marker) for sql in self))
+
+
+SQLITE = Statements()
 
 Row = tuple[str, float, str, str, int]  # id, changed, source, data, pushed
-_ROWS = "SELECT id, changed, source, data, pushed FROM articles ORDER BY id"
-_INSERT = "INSERT INTO articles (id, changed, source, data, pushed) VALUES (?, ?, ?, ?, ?)"
+Execute = Callable[..., t.Any]  # a connection's execute(sql, params): sqlite3 and psycopg alike
 # SQLite's primary result codes that mean the file is not a usable database: CORRUPT, NOTADB.
 _DAMAGED = frozenset({11, 26})
 
@@ -66,14 +82,13 @@ class Catalog:
         self.path = str(path)
         self.faults: list[str] = []  # what was repaired, newest last
         self._on_repair = on_repair or (lambda _: None)
-        # id -> (source, data, the Article parsed from them): what `articles` can hand out again.
-        self._parsed: dict[str, tuple[str, str, Article]] = {}
+        self._parser = RowParser()
         self._rows: dict[str, Row] = {}
         self._inode: int | None = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._run(self._open)
-        self._rows = {row[0]: row for row in self._run(lambda db: db.execute(_ROWS).fetchall())}
+        self._rows = {row[0]: row for row in self._run(lambda db: db.execute(SQLITE.rows).fetchall())}
 
     def _open(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode=WAL")
@@ -124,7 +139,7 @@ class Catalog:
         with self._connect() as db:
             self._open(db)
             db.execute("BEGIN IMMEDIATE")
-            db.executemany(_INSERT, self._rows.values())
+            db.executemany(SQLITE.insert, self._rows.values())
             db.execute("COMMIT")
         message = f"{reason}; rewritten from memory with {len(self._rows):,} article(s) at {stamp}"
         self.faults = [*self.faults[-9:], message]
@@ -137,26 +152,12 @@ class Catalog:
         Raises ArticleInvalidError (and stores nothing) when an article has no derivable id; with
         `pushed`, ArticleConflictError (and stores nothing) when a stored copy changed later.
         """
-        rows: dict[str, Row] = {}
-        for article in articles:
-            ident = item_id(article)
-            if ident is None:
-                raise ArticleInvalidError(
-                    f"{article.source}: no id, url or guid to store the article under",
-                    source=article.source,
-                    errors=[{"field": "id", "message": "Give an id, a url or a guid."}],
-                )
-            data = json.dumps(article_to_dict(article), ensure_ascii=False, sort_keys=True)
-            rows[ident] = (ident, article.changed.timestamp(), article.source, data, int(pushed))
+        rows = article_rows(articles, pushed=pushed)
 
         def write(db: sqlite3.Connection) -> list[str]:
-            written: list[str] = []
             db.execute("BEGIN IMMEDIATE")
             try:
-                if pushed:
-                    _refuse_older(db, list(rows.values()))
-                for row in rows.values():
-                    written += [r[0] for r in db.execute(_UPSERT, row)]
+                written = write_rows(db.execute, rows, pushed=pushed, sql=SQLITE)
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:  # SQLite may have rolled back itself (a full disk): keep its error
@@ -170,7 +171,7 @@ class Catalog:
 
     def delete(self, ident: str) -> bool:
         """Remove one article; True when it existed."""
-        found = self._run(lambda db: db.execute("DELETE FROM articles WHERE id = ?", (ident,)).rowcount > 0)
+        found = self._run(lambda db: db.execute(SQLITE.delete, (ident,)).rowcount > 0)
         self._rows.pop(ident, None)
         return found
 
@@ -179,14 +180,64 @@ class Catalog:
         return list(self.by_id().values())
 
     def by_id(self) -> dict[str, Article]:
-        """Every stored article by item id, in id order.
+        """Every stored article by item id, in id order (unchanged rows are not parsed again: RowParser)."""
+        rows = self._run(lambda db: db.execute(SQLITE.rows).fetchall())
+        self._rows = {row[0]: row for row in rows}
+        return self._parser.articles(rows)
 
-        A row whose source and JSON text are as at the previous call gives the same Article
-        object, not a new parse: the service reads the whole catalog on every rebuild, and the
-        builder's per-article cache then hits at once. The cache holds each row's text (the
-        comparison is exact) and forgets rows that are gone.
-        """
-        rows = self._run(lambda db: db.execute(_ROWS).fetchall())
+    def __len__(self) -> int:
+        return int(self._run(lambda db: db.execute(SQLITE.count).fetchone()[0]))
+
+    def ids(self) -> set[str]:
+        return self._run(lambda db: {row[0] for row in db.execute(SQLITE.ids)})
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (isinstance(code, int) and code & 0xFF in _DAMAGED) or "no such table: articles" in str(exc)
+
+
+def article_rows(articles: Iterable[Article], *, pushed: bool) -> dict[str, Row]:
+    """The catalog row of each article, by item id; ArticleInvalidError when one has no id."""
+    rows: dict[str, Row] = {}
+    for article in articles:
+        ident = item_id(article)
+        if ident is None:
+            raise ArticleInvalidError(
+                f"{article.source}: no id, url or guid to store the article under",
+                source=article.source,
+                errors=[{"field": "id", "message": "Give an id, a url or a guid."}],
+            )
+        data = json.dumps(article_to_dict(article), ensure_ascii=False, sort_keys=True)
+        rows[ident] = (ident, article.changed.timestamp(), article.source, data, int(pushed))
+    return rows
+
+
+def write_rows(execute: Execute, rows: dict[str, Row], *, pushed: bool, sql: Statements) -> list[str]:
+    """Upsert `rows` inside the caller's transaction; return the ids that changed. A push older
+    than a stored copy is refused whole (ArticleConflictError) before anything is written."""
+    if pushed:
+        _refuse_older(execute, list(rows.values()), sql)
+    written: list[str] = []
+    for row in rows.values():
+        written += [r[0] for r in execute(sql.upsert, row)]
+    return written
+
+
+class RowParser:
+    """Articles from catalog rows, parsed once per row text.
+
+    A row whose source and JSON text are as at the previous call gives the same Article
+    object, not a new parse: the service reads the whole catalog on every rebuild, and the
+    builder's per-article cache then hits at once. The cache holds each row's text (the
+    comparison is exact) and forgets rows that are gone.
+    """
+
+    def __init__(self) -> None:
+        # id -> (source, data, the Article parsed from them): what `articles` can hand out again.
+        self._parsed: dict[str, tuple[str, str, Article]] = {}
+
+    def articles(self, rows: Iterable[Row]) -> dict[str, Article]:
         known, parsed = self._parsed, {}
         for ident, _, source, data, _ in rows:
             cached = known.get(ident)
@@ -195,26 +246,14 @@ class Catalog:
             else:
                 parsed[ident] = (source, data, parse_article(json.loads(data), source))
         self._parsed = parsed  # replaced whole, so a concurrent call never sees it half-built
-        self._rows = {row[0]: row for row in rows}
         return {ident: article for ident, (_, _, article) in parsed.items()}
 
-    def __len__(self) -> int:
-        return int(self._run(lambda db: db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]))
 
-    def ids(self) -> set[str]:
-        return self._run(lambda db: {row[0] for row in db.execute("SELECT id FROM articles")})
-
-
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (isinstance(code, int) and code & 0xFF in _DAMAGED) or "no such table: articles" in str(exc)
-
-
-def _refuse_older(db: sqlite3.Connection, rows: list[tuple[str, float, str, str, int]]) -> None:
+def _refuse_older(execute: Execute, rows: list[Row], sql: Statements) -> None:
     """ArticleConflictError naming every pushed row older than its stored copy."""
     conflicts = []
     for index, (ident, changed, *_) in enumerate(rows):
-        newer = db.execute(_NEWER, (ident, changed)).fetchone()
+        newer = execute(sql.newer, (ident, changed)).fetchone()
         if newer is not None:
             conflicts.append(
                 {

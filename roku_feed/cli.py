@@ -642,6 +642,76 @@ def rules(fmt: str) -> None:
         click.echo(f"{'':<37} fix: {rule.fix}")
 
 
+@cli.group()
+def db() -> None:
+    """The PostgreSQL database named by ROKU_FEED_DATABASE_URL (the local backend has none)."""
+
+
+def _on_database(url: str | None, work: t.Callable[[t.Any], t.Any]) -> t.Any:
+    """`work` on a connection to the configured database; a RokuFeedError (no URL, database down)
+    ends the command with one line and the error's exit code."""
+    from roku_feed.errors import DatabaseURLError
+    from roku_feed.store import database_url
+
+    try:
+        chosen = database_url(url)
+        if chosen is None:
+            raise DatabaseURLError(
+                "Set ROKU_FEED_DATABASE_URL (or --database-url) to a postgresql:// URL: the local backend"
+                " keeps its state in the data directory and has no schema."
+            )
+        from roku_feed.store.postgres import connect
+
+        with connect(chosen) as conn:
+            return work(conn)
+    except RokuFeedError as exc:
+        click.echo(f"roku-feed: {exc.detail}", err=True)
+        sys.exit(exc.exit_code)
+
+
+_database_option = click.option(
+    "--database-url",
+    envvar="ROKU_FEED_DATABASE_URL",
+    help="postgresql:// URL [env: ROKU_FEED_DATABASE_URL].",
+)
+
+
+@db.command()
+@_database_option
+def upgrade(database_url: str | None) -> None:
+    """Create or upgrade the schema (what every process also does on start); safe to repeat."""
+    from roku_feed.store.postgres import upgrade as run_upgrade
+
+    before, after = _on_database(database_url, run_upgrade)
+    change = f"upgraded from {before}" if before != after else "current"
+    click.echo(f"schema version {after} ({change})")
+
+
+@db.command()
+@_database_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status(database_url: str | None, as_json: bool) -> None:
+    """Schema version, the live snapshot, and who holds the publisher lock."""
+    from roku_feed.store.postgres import status as read_status
+
+    found = _on_database(database_url, read_status)
+    if as_json:
+        click.echo(_json_bytes(found).decode("utf-8"))
+        return
+    click.echo(f"schema version: {found['schema_version']} (this roku_feed: {found['schema_latest']})")
+    live = found["live"]
+    click.echo(f"live snapshot: {live['snapshot'] if live and live['snapshot'] else 'none'}")
+    holders = found["publisher"]
+    if not holders:
+        click.echo(f"publisher lock {found['publisher_lock']}: not held")
+    for holder in holders:
+        click.echo(
+            f"publisher lock {found['publisher_lock']}: held by pid {holder['pid']}"
+            f" ({holder['application_name'] or 'no name'}, {holder['client_addr'] or 'local socket'},"
+            f" since {holder['backend_start']})"
+        )
+
+
 def _write_output(path: str | Path, data: bytes) -> None:
     """Write one output file whole, or stop with one line naming it (exit 2), never a traceback."""
     from roku_feed.files import write_atomic

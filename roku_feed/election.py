@@ -10,7 +10,8 @@ so it stops writing at once (`lost`); and taking the lock bumps an epoch in the 
 every write transaction of the holder checks first (`fence`). A holder that has been replaced
 therefore cannot land a write even before it notices: its transaction fails on the epoch. The
 check takes a share lock on the epoch row, so the next holder's bump waits for any write of the
-previous one in flight, and writes are ordered by epoch.
+previous one in flight, and writes are ordered by epoch. The tables are made by the store's
+migrations (roku_feed.store.postgres.MIGRATIONS).
 """
 
 from __future__ import annotations
@@ -22,28 +23,16 @@ import threading
 import typing as t
 
 from roku_feed.errors import LeadershipLostError
+from roku_feed.store.postgres import PUBLISHER_LOCK
 
 if t.TYPE_CHECKING:
     import psycopg
 
 log = logging.getLogger("roku_feed.election")
 
-#: The advisory lock key of the publisher ('Roku' in ASCII); `roku-feed db status` names its holder.
-PUBLISHER_LOCK = 0x526F6B75
 #: Seconds between attempts to take the lock, and between checks that the held lock's session lives.
 RETRY_EVERY = 1.0
 CHECK_EVERY = 1.0
-
-#: The table the epoch lives in (one row), made by the schema migrations.
-EPOCH_SCHEMA = """
-CREATE TABLE IF NOT EXISTS publisher_epoch (
-    id integer PRIMARY KEY CHECK (id = 1),
-    epoch bigint NOT NULL,
-    holder text NOT NULL,
-    since timestamptz NOT NULL DEFAULT now()
-)
-"""
-
 
 def lock_holders(conn: psycopg.Connection[t.Any]) -> list[int]:
     """The server pids of the sessions holding the publisher lock: one, or none while nobody does."""

@@ -209,6 +209,32 @@ class ConfigError(RokuFeedError):
     slug = "config-invalid"
 
 
+class DatabaseURLError(ConfigError):
+    """ROKU_FEED_DATABASE_URL names no database roku_feed can use (only postgresql:// URLs)."""
+
+    title = "Invalid database URL"
+    slug = "database-url-invalid"
+
+
+class DatabaseUnavailableError(RokuFeedError):
+    """The PostgreSQL database cannot be reached; a server keeps serving the feed it holds."""
+
+    status = 503
+    title = "Database unavailable"
+    slug = "database-unavailable"
+    default_detail = "The database cannot be reached; the last published feed is still served."
+    headers = MappingProxyType({"Retry-After": "5"})
+
+
+class DatabaseSchemaError(RokuFeedError):
+    """The database's schema is newer than this roku_feed: an older release must not write to it."""
+
+    status = 500
+    exit_code = 2
+    title = "Database schema too new"
+    slug = "database-schema-too-new"
+
+
 class SnapshotNotFoundError(RokuFeedError):
     """No snapshot has this id."""
 

@@ -1,10 +1,11 @@
 """How a server on any machine learns of a publish: LISTEN for it, and look anyway now and then.
 
-The publisher NOTIFYs `PUBLISHED` with the new live snapshot's id in the transaction that makes
-it live. A `Follower` thread in each server process LISTENs on a connection of its own and calls
-`on_publish` when told, and every `BACKSTOP` seconds regardless (a notification sent while it was
-reconnecting is otherwise lost). While the database cannot be reached it keeps trying and says so
-(`down`, `error`); the server meanwhile serves the snapshot it holds.
+The store NOTIFYs `LIVE_CHANNEL` (roku_feed.store.postgres) with the new live snapshot's id in
+the transaction that makes it live. A `Follower` thread in each server process LISTENs on a
+connection of its own and calls `on_publish` when told, and every `BACKSTOP` seconds regardless
+(a notification sent while it was reconnecting is otherwise lost). While the database cannot be
+reached it keeps trying and says so (`down`, `error`); the server meanwhile serves the snapshot
+it holds.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import logging
 import threading
 import typing as t
 
+from roku_feed.store.postgres import LIVE_CHANNEL
+
 if t.TYPE_CHECKING:
     import psycopg
 
 log = logging.getLogger("roku_feed.follow")
 
-PUBLISHED = "roku_feed_published"
 #: Seconds between looks at the live snapshot when no notification came; and between reconnects.
 BACKSTOP = 5.0
 RECONNECT_EVERY = 1.0
@@ -52,7 +54,7 @@ class Follower:
         while not stop.is_set():
             try:
                 with self._connect() as conn:
-                    conn.execute(f"LISTEN {PUBLISHED}")
+                    conn.execute(f"LISTEN {LIVE_CHANNEL}")
                     self._up()
                     self.on_publish()  # what was published while this session was not listening
                     while not stop.is_set():

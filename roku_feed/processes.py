@@ -84,13 +84,14 @@ class _Deferred:
 def _open_publisher(make: t.Callable[[], t.Any], writer: _Deferred, stop: threading.Event) -> t.Any:
     """The publisher, opened as soon as its data directory can be written; None if stopped first.
 
-    A read-only or full data directory at start does not end the process (the supervisor would
-    restart it again and again): it is retried every STORAGE_RETRY seconds, and writes meanwhile
-    answer storage-unavailable or storage-full. The servers keep serving the last good feed.
+    A read-only or full data directory, or an unreachable database, at start does not end the
+    process (the supervisor would restart it again and again): it is retried every STORAGE_RETRY
+    seconds, and writes meanwhile answer storage-unavailable, storage-full or
+    database-unavailable. The servers keep serving the last good feed.
     """
     import sqlite3
 
-    from roku_feed.errors import storage_error
+    from roku_feed.errors import DatabaseUnavailableError, storage_error
 
     while True:
         try:
@@ -100,10 +101,12 @@ def _open_publisher(make: t.Callable[[], t.Any], writer: _Deferred, stop: thread
             error = storage_error(exc, stored=False)
             if error is None:
                 raise
-            if writer.refusal is None or str(writer.refusal) != str(error):
-                log.error("the data directory cannot be opened for writing: %s; retrying", error.detail)
-                metrics.count_fault("data-dir")
-            writer.refusal = error
+        except DatabaseUnavailableError as exc:
+            error = exc
+        if writer.refusal is None or str(writer.refusal) != str(error):
+            log.error("the data directory cannot be opened for writing: %s; retrying", error.detail)
+            metrics.count_fault("data-dir")
+        writer.refusal = error
         if stop.wait(STORAGE_RETRY):
             return None
 

@@ -25,19 +25,20 @@ from pathlib import Path
 from roku_feed import metrics
 from roku_feed.articles import Article, article_to_dict, item_id, published_id
 from roku_feed.builder import BuildReport, FeedBuilder, winner_key
-from roku_feed.catalog import Catalog
 from roku_feed.channel import Channel
-from roku_feed.errors import ArticleNotFoundError, RokuFeedError, storage_error
+from roku_feed.errors import ArticleNotFoundError, DatabaseUnavailableError, RokuFeedError, storage_error
 from roku_feed.files import remove_temp_files
 from roku_feed.intake import admit
 from roku_feed.pipeline import BuildFailed, build_snapshot
-from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record, write_record
+from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS
 from roku_feed.release import PublishResult, Releaser
-from roku_feed.snapshots import FEED, Snapshot, SnapshotStore
+from roku_feed.snapshots import FEED, Snapshot
 from roku_feed.sources import CONTAINED, Skipped, read_sources
 from roku_feed.sources.index import FileIndex
 from roku_feed.sources.live import with_live
 from roku_feed.sources.pages import LiveVideo
+from roku_feed.store import open_store
+from roku_feed.store.base import Snapshots
 from roku_feed.upstreams import Upstream
 
 log = logging.getLogger("roku_feed.publisher")
@@ -46,6 +47,7 @@ log = logging.getLogger("roku_feed.publisher")
 @dataclass(frozen=True)
 class PublisherSettings:
     data_dir: Path
+    database_url: str | None = None  # postgresql://...: the state lives there (roku_feed.store)
     content_dirs: tuple[str, ...] = ()
     upstream_urls: tuple[str, ...] = ()
     fetch_timeout: float = 10.0
@@ -64,6 +66,7 @@ class PublisherSettings:
         """From the service configuration (roku_feed.web.config.load_config)."""
         return cls(
             data_dir=Path(config["DATA_DIR"]),
+            database_url=config.get("DATABASE_URL"),
             content_dirs=tuple(config["CONTENT_DIRS"]),
             upstream_urls=tuple(config["UPSTREAM_URLS"]),
             fetch_timeout=float(config["FETCH_TIMEOUT"]),
@@ -136,8 +139,10 @@ class Publisher:
         self._started = datetime.now(UTC).isoformat()
         self._faults: list[dict[str, str]] = []  # storage faults met and repaired, newest last
         self._publisher_stale = False  # publisher.json could not be written last time
-        self.catalog = Catalog(data_dir / "catalog.sqlite", on_repair=lambda m: self._fault("catalog", m))
-        self.store = SnapshotStore(data_dir / "snapshots", keep=settings.keep_snapshots)
+        self.backend = open_store(data_dir, url=settings.database_url, keep=settings.keep_snapshots)
+        self.catalog = self.backend.open_catalog(on_repair=lambda m: self._fault("catalog", m))
+        self.store = self.backend.snapshots
+        self.records = self.backend.records
         _remove_leftovers(settings, self.store)
         prober = None
         if channel.probe_media:  # the channel asks the builder to check media before publishing it
@@ -181,9 +186,9 @@ class Publisher:
     def _write_publisher_record(self) -> None:
         record = {"pid": os.getpid(), "started": self._started, "faults": self._faults}
         try:
-            write_record(self.settings.data_dir, PUBLISHER, record)
+            self.records.write(PUBLISHER, record)
             self._publisher_stale = False
-        except OSError as exc:  # the fault itself may be the disk: the log and the metrics still say it
+        except (OSError, DatabaseUnavailableError) as exc:  # the fault may be the disk: the log still says it
             log.error("cannot write %s: %s", PUBLISHER, exc)
             self._publisher_stale = True  # written again with the next build record
 
@@ -217,7 +222,7 @@ class Publisher:
                     timeout=self.settings.fetch_timeout,
                     max_bytes=self.settings.max_fetch_bytes,
                     allow_private=self.settings.allow_private_urls,
-                    state_dir=self.settings.data_dir / "http",
+                    cache=self.backend.http_cache,
                 )
             except RokuFeedError as exc:
                 upstream.failed(exc.detail, base=self.settings.backoff_base, cap=self.settings.backoff_cap)
@@ -233,7 +238,7 @@ class Publisher:
             self._live[upstream.url] = result.live
         skipped += self._follow_live()
         if self.upstreams:
-            write_record(self.settings.data_dir, UPSTREAMS, [u.to_dict() for u in self.upstreams.values()])
+            self.records.write(UPSTREAMS, [u.to_dict() for u in self.upstreams.values()])
             metrics.set_upstreams_failing(sum(1 for u in self.upstreams.values() if u.failures))
         return articles, skipped
 
@@ -412,11 +417,11 @@ class Publisher:
     # --- building and releasing -----------------------------------------------------------------
 
     def last_build(self) -> dict[str, t.Any] | None:
-        return read_record(self.settings.data_dir, LAST_BUILD)
+        return self.records.read(LAST_BUILD)
 
     def _record(self, record: BuildRecord) -> BuildRecord:
         record.catalog_articles = len(self._articles())
-        write_record(self.settings.data_dir, LAST_BUILD, record.to_dict())
+        self.records.write(LAST_BUILD, record.to_dict())
         if self._publisher_stale:
             self._write_publisher_record()
         return record
@@ -520,7 +525,7 @@ def _superseded(article: Article, winner: Article, ident: str) -> Skipped:
     )
 
 
-def _remove_leftovers(settings: PublisherSettings, store: SnapshotStore) -> None:
+def _remove_leftovers(settings: PublisherSettings, store: Snapshots) -> None:
     """Remove what interrupted writes (a kill, a full disk) left: temp files and snapshot directories."""
     folders = [settings.data_dir, settings.data_dir / "http"]  # the records; the upstreams' HTTP cache
     if settings.static_dir is not None:

@@ -28,10 +28,32 @@ def read_record(data_dir: Path, name: str) -> t.Any:
     """The record, or None when it is missing, unreadable, or not what the publisher writes: a
     torn, hand-edited or foreign file makes a server answer "no record", never fail."""
     try:
-        data = orjson.loads((data_dir / name).read_bytes())
-    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
+        raw = (data_dir / name).read_bytes()
+    except OSError:
+        return None
+    return decode_record(name, raw)
+
+
+def decode_record(name: str, raw: bytes) -> t.Any:
+    """A stored record's value, or None when it is not what the publisher writes (every backend)."""
+    try:
+        data = orjson.loads(raw)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
         return None
     return data if _well_formed(name, data) else None
+
+
+class DirRecords:
+    """The records as files in the data directory (the local backend)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    def write(self, name: str, data: t.Any) -> None:
+        write_record(self.data_dir, name, data)
+
+    def read(self, name: str) -> t.Any:
+        return read_record(self.data_dir, name)
 
 
 #: The fields whose type readers rely on (iterated, counted), per record; lists hold objects.

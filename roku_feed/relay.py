@@ -35,18 +35,6 @@ ANSWERS = "roku_feed_answers"
 #: Seconds a waiting side looks at the table anyway, should a notification be missed.
 BACKSTOP = 1.0
 
-#: The request table, made by the schema migrations.
-REQUESTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS write_requests (
-    id bigserial PRIMARY KEY,
-    op text NOT NULL,
-    args jsonb NOT NULL,
-    asked timestamptz NOT NULL DEFAULT now(),
-    answer jsonb,
-    answered timestamptz
-)
-"""
-
 _ASK = "INSERT INTO write_requests (op, args) VALUES (%s, %s) RETURNING id"
 _ANSWER = "UPDATE write_requests SET answer = %s, answered = now() WHERE id = %s"
 

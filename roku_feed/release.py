@@ -15,7 +15,8 @@ from pathlib import Path
 
 from roku_feed.errors import SnapshotNotFoundError
 from roku_feed.files import write_atomic
-from roku_feed.snapshots import FEED, Snapshot, SnapshotStore, diff
+from roku_feed.snapshots import FEED, Snapshot, diff, with_status
+from roku_feed.store.base import Snapshots
 
 log = logging.getLogger("roku_feed.release")
 
@@ -35,7 +36,7 @@ class Releaser:
 
     def __init__(
         self,
-        store: SnapshotStore,
+        store: Snapshots,
         *,
         static_dir: str | Path | None = None,
         max_drop_share: float = 0.3,
@@ -54,7 +55,7 @@ class Releaser:
                 self.live = store.load(current)
             except SnapshotNotFoundError as exc:
                 problem = exc.detail
-        elif store.current_path.exists():
+        elif store.pointer_exists():
             problem = "snapshots/current does not name a snapshot"
         elif store.ids():
             problem = "snapshots/current is missing"
@@ -90,9 +91,7 @@ class Releaser:
                     f"would drop {len(change['removed'])} of {len(live.items)} live items "
                     f"({share:.0%} > {self.max_drop_share:.0%}); an operator must publish it"
                 )
-                held = Snapshot(
-                    snapshot.id, snapshot.created, snapshot.documents, snapshot.items, "held", reason
-                )
+                held = with_status(snapshot, "held", reason)
                 self.store.save(held)
                 return PublishResult(held, False, change, reason)
         self._go_live(snapshot)
@@ -107,12 +106,10 @@ class Releaser:
 
     def _go_live(self, snapshot: Snapshot) -> None:
         if snapshot.status != "published":
-            snapshot = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items)
+            snapshot = with_status(snapshot, "published")
         self.store.save(snapshot)
-        if self.store.meta(snapshot.id).get("status") != "published":
-            snapshot = self.store.set_status(snapshot, "published")
         self._sync_static(snapshot)  # static files first: `current` never names files not yet written
-        self.store.set_current(snapshot.id)
+        self.store.make_live(snapshot)
         self.live = snapshot
         self.on_live(snapshot)
         self.store.prune()

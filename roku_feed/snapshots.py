@@ -124,35 +124,50 @@ def make_snapshot(
     return Snapshot(ident, created, documents, item_hashes(feed))
 
 
-def _checked(path: Path, checksums: dict[str, str]) -> bytes:
-    """A stored file's bytes, refused (OSError) unless they hash to the checksum recorded for them."""
-    data = path.read_bytes()
-    expected = checksums.get(path.name)
+def checked(name: str, data: bytes, checksums: dict[str, str]) -> bytes:
+    """Stored bytes, refused (OSError) unless they hash to the checksum recorded for them."""
+    expected = checksums.get(name)
     if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-        raise OSError(f"{path.name} is damaged: {len(data):,} bytes that do not match their checksum")
+        raise OSError(f"{name} is damaged: {len(data):,} bytes that do not match their checksum")
     return data
 
 
-def _stored_document(folder: Path, name: str, etag: str | None, checksums: dict[str, str]) -> Document:
-    """A stored file and its twin, each verified against its checksum (older snapshots, which
-    recorded none, against the body's ETag)."""
-    body = _checked(folder / name, checksums)
-    twin = folder / f"{name}.gz"
-    if not twin.exists() and f"{name}.gz" not in checksums:  # snapshots written before twins were stored
+def stored_document(
+    name: str, body: bytes, twin: bytes | None, etag: str | None, checksums: dict[str, str]
+) -> Document:
+    """A stored body and its gzip twin, each verified against its checksum (older snapshots, which
+    recorded none, against the body's ETag): both backends hand out only what was written."""
+    body = checked(name, body, checksums)
+    if twin is None:  # snapshots written before twins were stored
         document = Document.of(body)
     else:
-        document = Document(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', _checked(twin, checksums))
+        twin = checked(f"{name}.gz", twin, checksums)
+        document = Document(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', twin)
     if etag is not None and document.etag != etag:
         raise OSError(f"{name} does not match its recorded ETag {etag}")
     return document
 
 
+def checksums_of(snapshot: Snapshot) -> dict[str, str]:
+    """The sha256 of every stored file (each body and its gzip twin), recorded in the meta."""
+    return {
+        file_name: hashlib.sha256(data).hexdigest()
+        for name, doc in snapshot.documents.items()
+        for file_name, data in ((name, doc.body), (f"{name}.gz", doc.gzipped))
+    }
+
+
+def stored_meta(snapshot: Snapshot, checksums: dict[str, str]) -> dict[str, t.Any]:
+    """What a store keeps about a snapshot besides its bytes (meta.json, or the meta column)."""
+    return {**snapshot.meta(), "item_hashes": snapshot.items, "files": checksums}
+
+
 def _meta_bytes(snapshot: Snapshot, checksums: dict[str, str]) -> bytes:
-    return json.dumps({**snapshot.meta(), "item_hashes": snapshot.items, "files": checksums}).encode()
+    return json.dumps(stored_meta(snapshot, checksums)).encode()
 
 
-def _well_formed(meta: t.Any, ident: str) -> bool:
-    """A meta.json as `SnapshotStore.save` writes it, for this snapshot: what readers rely on."""
+def well_formed(meta: t.Any, ident: str) -> bool:
+    """A meta as `stored_meta` makes it, for this snapshot: what readers rely on."""
     return (
         isinstance(meta, dict)
         and meta.get("id") == ident
@@ -161,12 +176,51 @@ def _well_formed(meta: t.Any, ident: str) -> bool:
     )
 
 
+def from_meta(
+    ident: str, meta: dict[str, t.Any], read: t.Callable[[str], tuple[bytes, bytes | None]]
+) -> Snapshot:
+    """The whole snapshot from its meta and `read(name) -> (body, twin)`; SnapshotNotFoundError
+    when a file is missing or does not check out."""
+    try:
+        etags, checksums = meta.get("etag", {}), meta.get("files", {})
+        documents = {
+            name: stored_document(name, *read(name), etags.get(name), checksums) for name in meta["bytes"]
+        }
+        return Snapshot(
+            ident,
+            datetime.fromisoformat(meta["created"]),
+            documents,
+            meta.get("item_hashes", {}),
+            meta.get("status", "published"),
+            meta.get("reason", ""),
+        )
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+
+
+def with_status(snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
+    return Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
+
+
+def newest_intact(store: t.Any, *, besides: str | None = None) -> Snapshot | None:
+    """The newest published snapshot of `store` whose files all pass their checks (other than
+    `besides`): what is served when the live one is damaged. The same walk for every backend."""
+    for ident in reversed(store.ids()):
+        if ident == besides:
+            continue
+        with contextlib.suppress(SnapshotNotFoundError):
+            if store.meta(ident).get("status", "published") == "published":
+                return t.cast(Snapshot, store.load(ident))
+    return None
+
+
 class SnapshotStore:
     """Snapshots on disk: `snapshots/<id>/` with the files and meta.json; `current` names the live one."""
 
     def __init__(self, root: str | Path, *, keep: int = 20) -> None:
         self.root = Path(root)
         self.keep = keep  # made on the first save: a server only reads
+        self._current = os.fspath(self.root / "current")  # a str: no path joining per request
 
     def _dir(self, ident: str) -> Path:
         if not ident or "/" in ident or ident.startswith("."):
@@ -187,11 +241,10 @@ class SnapshotStore:
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir(parents=True)
-            checksums = {}
             for name, doc in snapshot.documents.items():
                 for file_name, data in ((name, doc.body), (f"{name}.gz", doc.gzipped)):
                     write_atomic(tmp / file_name, data)
-                    checksums[file_name] = hashlib.sha256(data).hexdigest()
+            checksums = checksums_of(snapshot)
             write_atomic(tmp / "meta.json", _meta_bytes(snapshot, checksums))
             tmp.rename(final)
         except BaseException:
@@ -205,7 +258,7 @@ class SnapshotStore:
             meta = json.loads((self._dir(ident) / "meta.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
-        if not _well_formed(meta, ident):
+        if not well_formed(meta, ident):
             raise SnapshotNotFoundError(f"snapshot {ident!r} is damaged: meta.json is not what was written")
         return meta
 
@@ -213,38 +266,24 @@ class SnapshotStore:
         """The whole snapshot; the stored gzip twin is reused, so loading never recompresses."""
         folder = self._dir(ident)
         meta = self.meta(ident)
-        try:
-            etags, checksums = meta.get("etag", {}), meta.get("files", {})
-            documents = {
-                name: _stored_document(folder, name, etags.get(name), checksums) for name in meta["bytes"]
-            }
-            return Snapshot(
-                ident,
-                datetime.fromisoformat(meta["created"]),
-                documents,
-                meta.get("item_hashes", {}),
-                meta.get("status", "published"),
-                meta.get("reason", ""),
-            )
-        except (OSError, KeyError, TypeError, ValueError) as exc:
-            raise SnapshotNotFoundError(f"snapshot {ident!r} is missing or damaged: {exc}") from None
+        checksums = meta.get("files", {})
+
+        def read(name: str) -> tuple[bytes, bytes | None]:
+            twin = folder / f"{name}.gz"
+            stored = twin.exists() or f"{name}.gz" in checksums
+            return (folder / name).read_bytes(), twin.read_bytes() if stored else None
+
+        return from_meta(ident, meta, read)
 
     def set_status(self, snapshot: Snapshot, status: str, reason: str = "") -> Snapshot:
-        updated = Snapshot(snapshot.id, snapshot.created, snapshot.documents, snapshot.items, status, reason)
+        updated = with_status(snapshot, status, reason)
         checksums = self.meta(snapshot.id).get("files", {})
         write_atomic(self._dir(snapshot.id) / "meta.json", _meta_bytes(updated, checksums))
         return updated
 
     def newest_intact(self, *, besides: str | None = None) -> Snapshot | None:
-        """The newest published snapshot whose files all pass their checks (other than `besides`):
-        what is served when the live one is damaged."""
-        for ident in reversed(self.ids()):
-            if ident == besides:
-                continue
-            with contextlib.suppress(SnapshotNotFoundError):
-                if self.meta(ident).get("status", "published") == "published":
-                    return self.load(ident)
-        return None
+        """The newest intact published snapshot besides `besides` (see `newest_intact`)."""
+        return newest_intact(self, besides=besides)
 
     def ids(self) -> list[str]:
         """Stored snapshot ids, oldest first."""
@@ -264,6 +303,24 @@ class SnapshotStore:
         except (OSError, ValueError):  # missing, a directory, not UTF-8
             return None
         return ident or None
+
+    def pointer_exists(self) -> bool:
+        """Whether `current` exists at all (garbage in it is damage, its absence a fresh store)."""
+        return self.current_path.exists()
+
+    def live_key(self) -> tuple[int, int, int] | None:
+        """What changes whenever `current` is replaced: one `stat` (inode, mtime, size)."""
+        try:
+            st = os.stat(self._current)
+        except OSError:  # nothing published yet, or the data directory is out of reach
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def make_live(self, snapshot: Snapshot) -> None:
+        """Mark a stored snapshot published and point `current` at it (after its status)."""
+        if self.meta(snapshot.id).get("status") != "published":
+            self.set_status(snapshot, "published")
+        self.set_current(snapshot.id)
 
     def set_current(self, ident: str) -> None:
         if self.current_path.is_dir() and not self.current_path.is_symlink():  # damage: a file is due here
@@ -290,29 +347,23 @@ class SnapshotStore:
 class LiveSnapshot:
     """The live snapshot as a server sees it: loaded at start, reloaded as soon as `current` changes.
 
-    Every call costs one `stat` of the `current` file (about a microsecond); the publisher
-    replaces that file by rename, so a new inode or mtime means a publish. A live snapshot that
+    Every call costs one `store.live_key()`: on disk a `stat` of the `current` file (about a
+    microsecond; the publisher replaces that file by rename, so a new inode or mtime means a
+    publish), on PostgreSQL one read of the live row. A live snapshot that
     cannot be loaded (`current` garbage or naming a damaged snapshot) is never served: the one in
     memory stays, or, at start, the newest intact published snapshot; `fault` says so until a
     good `current` appears.
     """
 
-    def __init__(self, store: SnapshotStore, *, on_fault: t.Callable[[str], None] | None = None) -> None:
-        self.store = store
+    def __init__(self, store: t.Any, *, on_fault: t.Callable[[str], None] | None = None) -> None:
+        self.store = store  # a roku_feed.store.base.Snapshots
         self._on_fault = on_fault or (lambda _: None)
-        self._current = os.fspath(store.current_path)  # a str: no path joining per request
-        self._key: tuple[int, int, int] | None = None
+        self._stat: t.Callable[[], t.Hashable | None] = store.live_key
+        self._key: t.Hashable | None = None
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self.fault: str | None = None
         self._reload(self._stat())
-
-    def _stat(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self._current)
-        except OSError:  # nothing published yet, or the data directory is out of reach
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def current(self) -> Snapshot | None:
         key = self._stat()
@@ -320,7 +371,7 @@ class LiveSnapshot:
             self._reload(key)
         return self._snapshot
 
-    def _reload(self, key: tuple[int, int, int] | None) -> None:
+    def _reload(self, key: t.Hashable | None) -> None:
         with self._lock:
             if key is not None and key == self._key:
                 return
@@ -328,7 +379,7 @@ class LiveSnapshot:
             # only now: a reader that sees the new key must also see the snapshot loaded for it
             self._key = key
 
-    def _load(self, key: tuple[int, int, int] | None) -> None:
+    def _load(self, key: t.Hashable | None) -> None:
         ident = self.store.current_id() if key is not None else None
         if self._snapshot is not None and self._snapshot.id == ident:
             self.fault = None

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
-from postgres import PostgresServer
 from prometheus_client import values
 
 from roku_feed import metrics
@@ -572,20 +571,31 @@ def serving(running: Service) -> Iterator[Service]:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    """One PostgreSQL cluster for the session (see tests/postgres.py), stopped at its end."""
-    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+def pg_server():
+    """One PostgreSQL server for the session (tests/pg.py), started on first use."""
+    from pg import PgServer
+
+    server = PgServer()
     server.start()
-    try:
-        yield server
-    finally:
-        server.close()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def database_url(postgres: PostgresServer) -> str:
-    """A fresh, empty database on the session's cluster."""
-    return postgres.database()
+def pg_url(pg_server) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    return pg_server.database()
+
+
+@pytest.fixture(params=["local", "postgres"])
+def backend(request, tmp_path):
+    """Each storage backend in turn (roku_feed.store): the same tests prove the same behaviour."""
+    from roku_feed.store import open_store
+
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    store = open_store(tmp_path / "data", url=url)
+    yield store
+    store.close()
 
 
 def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:

@@ -1,4 +1,5 @@
-"""The SQLite catalog: round trips, idempotent upserts, newer wins, all-or-nothing batches."""
+"""The catalog on both backends (the `backend` fixture): round trips, idempotent upserts, newer
+wins, all-or-nothing batches."""
 
 from __future__ import annotations
 
@@ -28,19 +29,18 @@ def test_article_round_trips_through_its_dict() -> None:
     assert parse_article(article_to_dict(article), article.source) == article
 
 
-def test_upsert_is_idempotent_and_persists(tmp_path) -> None:
-    path = tmp_path / "catalog.sqlite"
-    catalog = Catalog(path)
+def test_upsert_is_idempotent_and_persists(backend) -> None:
+    catalog = backend.open_catalog()
     articles = [make(n) for n in range(5)]
     assert len(catalog.upsert(articles)) == 5
     assert catalog.upsert(articles) == []  # the same content again changes nothing
-    reopened = Catalog(path)
+    reopened = backend.open_catalog()
     assert sorted(a.title for a in reopened.articles()) == sorted(a.title for a in articles)
     assert len(reopened) == 5 and reopened.ids() == {item_id(a) for a in articles}
 
 
-def test_newer_change_wins_and_older_is_ignored(tmp_path) -> None:
-    catalog = Catalog(tmp_path / "c.sqlite")
+def test_newer_change_wins_and_older_is_ignored(backend) -> None:
+    catalog = backend.open_catalog()
     newer = make(1, id="story", title="Corrected", updated="2026-11-22T00:00:00+00:00")
     older = make(1, id="story", title="First draft", updated="2026-11-21T00:00:00+00:00")
     catalog.upsert([newer])
@@ -48,23 +48,23 @@ def test_newer_change_wins_and_older_is_ignored(tmp_path) -> None:
     assert [a.title for a in catalog.articles()] == ["Corrected"]
 
 
-def test_a_batch_with_one_bad_article_stores_nothing(tmp_path) -> None:
-    catalog = Catalog(tmp_path / "c.sqlite")
+def test_a_batch_with_one_bad_article_stores_nothing(backend) -> None:
+    catalog = backend.open_catalog()
     with pytest.raises(ArticleInvalidError, match="no id, url or guid"):
         catalog.upsert([make(1), make(2, url=None)])
     assert len(catalog) == 0
 
 
-def test_delete(tmp_path) -> None:
-    catalog = Catalog(tmp_path / "c.sqlite")
+def test_delete(backend) -> None:
+    catalog = backend.open_catalog()
     catalog.upsert([make(1), make(2)])
     assert catalog.delete(item_id(make(1))) is True
     assert catalog.delete(item_id(make(1))) is False
     assert [a.title for a in catalog.articles()] == ["Story number 2"]
 
 
-def test_unchanged_rows_give_the_same_article_objects(tmp_path) -> None:
-    reader, writer = Catalog(tmp_path / "c.sqlite"), Catalog(tmp_path / "c.sqlite")
+def test_unchanged_rows_give_the_same_article_objects(backend) -> None:
+    reader, writer = backend.open_catalog(), backend.open_catalog()
     writer.upsert([make(n) for n in range(4)])
     first = {item_id(a): a for a in reader.articles()}
     edited = make(2, title="Story number 2, corrected", updated="2026-11-25T00:00:00+00:00")
@@ -78,8 +78,8 @@ def test_unchanged_rows_give_the_same_article_objects(tmp_path) -> None:
     assert all(third[ident] is second[ident] for ident in second)  # the edited one is cached in turn
 
 
-def test_on_the_same_time_a_pushed_copy_beats_a_file_copy_and_a_later_push_beats_both(tmp_path) -> None:
-    catalog = Catalog(tmp_path / "c.sqlite")
+def test_on_the_same_time_a_pushed_copy_beats_a_file_copy_and_a_later_push_beats_both(backend) -> None:
+    catalog = backend.open_catalog()
     same = {"id": "story", "updated": "2026-11-22T00:00:00+00:00"}
     catalog.upsert([make(1, title="From the file", **same)])
     assert catalog.upsert([make(1, title="Pushed edit", **same)], pushed=True) == ["story"]
@@ -91,8 +91,8 @@ def test_on_the_same_time_a_pushed_copy_beats_a_file_copy_and_a_later_push_beats
     assert [a.title for a in catalog.articles()] == ["Edited in the file"]
 
 
-def test_an_older_push_is_refused_whole_naming_the_stored_time(tmp_path) -> None:
-    catalog = Catalog(tmp_path / "c.sqlite")
+def test_an_older_push_is_refused_whole_naming_the_stored_time(backend) -> None:
+    catalog = backend.open_catalog()
     catalog.upsert([make(1, id="story", title="Stored", updated="2026-11-22T00:00:00+00:00")])
     batch = [make(2, id="other"), make(1, id="story", title="Old", updated="2026-11-21T00:00:00+00:00")]
     with pytest.raises(ArticleConflictError) as caught:

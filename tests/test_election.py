@@ -6,29 +6,28 @@ from __future__ import annotations
 import threading
 import typing as t
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
-from postgres import PostgresServer
+from pg import PgServer
 
-from roku_feed.election import EPOCH_SCHEMA, Leadership, lock_holders
+from roku_feed.election import Leadership, lock_holders
 from roku_feed.errors import ArticleConflictError, LeadershipLostError, PublisherUnavailableError
-from roku_feed.follow import PUBLISHED, Follower
-from roku_feed.relay import REQUESTS_SCHEMA, RelayClient, RelayServer
+from roku_feed.follow import Follower
+from roku_feed.relay import RelayClient, RelayServer
+from roku_feed.store.postgres import LIVE_CHANNEL, upgrade
 
 Connect = Callable[[], "psycopg.Connection[t.Any]"]
 WAIT = 30.0  # seconds any awaited event may take on a loaded machine (never reached when it works)
 
 
 @pytest.fixture
-def connect(database_url: str) -> Connect:
+def connect(pg_url: str) -> Connect:
     def open_one() -> psycopg.Connection[t.Any]:
-        return psycopg.connect(database_url, autocommit=True)
+        return psycopg.connect(pg_url, autocommit=True)
 
     with open_one() as conn:
-        conn.execute(EPOCH_SCHEMA)
-        conn.execute(REQUESTS_SCHEMA)
+        upgrade(conn)
     return open_one
 
 
@@ -228,35 +227,34 @@ def test_a_server_follows_each_publish(connect: Connect, stop: threading.Event) 
         assert seen.wait_for(lambda: len(calls) >= 1, WAIT)  # the look it takes on (re)connecting
         before = len(calls)
     with connect() as conn:
-        conn.execute(f"NOTIFY {PUBLISHED}, 'snapshot-2'")
+        conn.execute(f"NOTIFY {LIVE_CHANNEL}, 'snapshot-2'")
     with seen:
         assert seen.wait_for(lambda: len(calls) > before, WAIT)
     assert not follower.down
 
 
-def test_with_the_database_down_writes_are_503_and_servers_catch_up_when_it_returns(tmp_path: Path) -> None:
-    server = PostgresServer(tmp_path)  # a cluster of its own: this test stops it
+def test_with_the_database_down_writes_are_503_and_servers_catch_up_when_it_returns() -> None:
+    server = PgServer()  # a server of its own: this test stops it
     server.start()
     stop = threading.Event()
     try:
-        url = server.url()
+        url = server.url("postgres")
 
         def connect() -> psycopg.Connection[t.Any]:
             return psycopg.connect(url, autocommit=True, connect_timeout=5)
 
         with connect() as conn:
-            conn.execute(EPOCH_SCHEMA)
-            conn.execute(REQUESTS_SCHEMA)
+            upgrade(conn)
         looks = threading.Semaphore(0)
         follower = Follower(connect, looks.release, backstop=0.2)
         follower.start(stop)
         assert looks.acquire(timeout=WAIT)
-        server.stop()
+        server.pause()
         with pytest.raises(PublisherUnavailableError, match="database"):
             RelayClient(connect, timeout=WAIT).call("push", articles=[])
         assert follower.fell.wait(WAIT)
         assert follower.down and follower.error
-        server.start()
+        server.resume()
         assert follower.listening.wait(WAIT)
         while looks.acquire(blocking=False):  # looks from before the restart
             pass
@@ -264,4 +262,4 @@ def test_with_the_database_down_writes_are_503_and_servers_catch_up_when_it_retu
         assert not follower.down
     finally:
         stop.set()
-        server.close()
+        server.stop()

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from roku_feed.errors import FeedTooLargeError, FetchError, RokuFeedError, SourceError
 from roku_feed.sources import CONTAINED, Skipped, SourceResult, collect
 from roku_feed.sources.pages import LiveVideo, PageSkip, read_page
-from roku_feed.sources.remote import ACCEPT, Got, HttpCache, conditional_get
+from roku_feed.sources.remote import ACCEPT, Got, UrlCache, conditional_get
 from roku_feed.sources.robots import MAX_ROBOTS_BYTES, Robots
 from roku_feed.sources.sitemaps import SitemapEntry, is_sitemap, parse_sitemap
 
@@ -77,7 +77,7 @@ class _Fetching:
     """What every request of a crawl shares: the net options, the cache, the politeness gates."""
 
     options: dict[str, t.Any]
-    cache: HttpCache | None
+    cache: UrlCache | None
     settings: CrawlSettings
     seen: set[str]
     gates: dict[str, threading.BoundedSemaphore] = field(default_factory=dict)
@@ -118,7 +118,7 @@ def crawl(
     start: str,
     first: Got,
     *,
-    cache: HttpCache | None,
+    cache: UrlCache | None,
     settings: CrawlSettings,
     seen: set[str],
     **options: t.Any,

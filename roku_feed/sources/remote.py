@@ -44,15 +44,19 @@ def read_url(
     url: str,
     *,
     state_dir: Path | None = None,
+    cache: UrlCache | None = None,
     timeout: float = 10.0,
     max_bytes: int = MAX_BYTES,
     allow_private: bool = False,
     resolve: Resolve = system_resolve,
 ) -> Iterator[RawArticle]:
     """Raw articles at `url`; FetchError (or a subclass) when it cannot be fetched, SourceError
-    when what came back is neither JSON nor a feed. `resolve` is `roku_feed.net.fetch`'s."""
+    when what came back is neither JSON nor a feed. `resolve` is `roku_feed.net.fetch`'s.
+    The validators are kept in `cache` (the publisher's store) or else in `state_dir`."""
+    if cache is None and state_dir is not None:
+        cache = HttpCache(Path(state_dir))
     try:
-        articles, result = _read(url, state_dir, timeout, max_bytes, allow_private, resolve)
+        articles, result = _read(url, cache, timeout, max_bytes, allow_private, resolve)
     except RokuFeedError:
         metrics.count_upstream_fetch("error")
         raise
@@ -70,6 +74,7 @@ def read_remote(
     resolve: Resolve = system_resolve,
     crawl: CrawlSettings | None = None,
     seen: set[str] | None = None,
+    cache: UrlCache | None = None,
 ) -> SourceResult:
     """What `url` gives: a feed's or JSON list's articles, or a site's crawled articles, live
     streams and left-out pages. FetchError when `url` itself cannot be fetched, SourceError when
@@ -79,7 +84,8 @@ def read_remote(
     from roku_feed.sources.crawler import crawl as crawl_site
 
     options = {"timeout": timeout, "max_bytes": max_bytes, "allow_private": allow_private, "resolve": resolve}
-    cache = HttpCache(Path(state_dir)) if state_dir is not None else None
+    if cache is None and state_dir is not None:
+        cache = HttpCache(Path(state_dir))
     try:
         got = conditional_get(url, cache, **options)
         if is_site(got):
@@ -99,10 +105,9 @@ def read_remote(
 
 
 def _read(
-    url: str, state_dir: Path | None, timeout: float, max_bytes: int, allow_private: bool, resolve: Resolve
+    url: str, cache: UrlCache | None, timeout: float, max_bytes: int, allow_private: bool, resolve: Resolve
 ) -> tuple[list[RawArticle], str]:
     """The raw articles, and whether they were fetched ("ok") or are the stored copy ("not-modified")."""
-    cache = HttpCache(Path(state_dir)) if state_dir is not None else None
     got = conditional_get(
         url, cache, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private, resolve=resolve
     )
@@ -121,7 +126,7 @@ class Got(t.NamedTuple):
     etag: str | None = None
     last_modified: str | None = None
 
-    def keep(self, cache: HttpCache | None) -> None:
+    def keep(self, cache: UrlCache | None) -> None:
         """Remember a fresh body and its validators, once it is known to parse."""
         if cache is not None and self.fresh:
             cache.store(
@@ -135,7 +140,7 @@ class Got(t.NamedTuple):
 
 def conditional_get(
     url: str,
-    cache: HttpCache | None,
+    cache: UrlCache | None,
     *,
     accept: str = ACCEPT,
     timeout: float,
@@ -204,6 +209,20 @@ class Stored(t.NamedTuple):
     body: bytes
 
 
+class UrlCache(t.Protocol):
+    """Where the last good body of each URL and its validators are kept (a directory, or PostgreSQL)."""
+
+    def lookup(self, url: str) -> Stored | None: ...
+
+    def store(
+        self, url: str, body: bytes, *, etag: str | None, last_modified: str | None, content_type: str
+    ) -> None: ...
+
+    def held(self) -> t.ContextManager[UrlCache]:
+        """For a crawl's many lookups and stores: the cache may batch its writes until the end."""
+        ...
+
+
 class HttpCache:
     """url -> validators in `<dir>/http-cache.json`, and each last good body in its own file.
 
@@ -228,7 +247,7 @@ class HttpCache:
         return state if isinstance(state, dict) else {}
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[HttpCache]:
+    def held(self) -> Iterator[UrlCache]:
         """The index kept in memory for the block, and written once when it ends."""
         self._held, self._dirty = self._load(), False
         try:

@@ -17,7 +17,8 @@ from flask.json.provider import DefaultJSONProvider
 
 from roku_feed import metrics
 from roku_feed.control import PublisherClient, Writer
-from roku_feed.snapshots import LiveSnapshot, SnapshotStore
+from roku_feed.snapshots import LiveSnapshot
+from roku_feed.store import open_store
 from roku_feed.web import api, console, feeds, openapi, ops, pages, problems, session
 from roku_feed.web.bodies import BoundedRequest
 from roku_feed.web.config import load_config
@@ -48,12 +49,13 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     app.json = OrjsonProvider(app)
     session.install(app)
     data_dir = Path(settings["DATA_DIR"])
-    store = SnapshotStore(data_dir / "snapshots", keep=int(settings["KEEP_SNAPSHOTS"]))
+    backend = open_store(data_dir, url=settings["DATABASE_URL"], keep=int(settings["KEEP_SNAPSHOTS"]))
     # loads the live snapshot now, before the first request; a damaged one is counted, never served
-    live = LiveSnapshot(store, on_fault=lambda _: metrics.count_fault("live-snapshot"))
+    live = LiveSnapshot(backend.snapshots, on_fault=lambda _: metrics.count_fault("live-snapshot"))
     app.extensions["roku_feed"] = ServerState(
         live=live,
-        store=store,
+        store=backend.snapshots,
+        records=backend.records,
         data_dir=data_dir,
         writer=writer or PublisherClient(data_dir),
     )

@@ -23,7 +23,8 @@ from roku_feed.errors import (
 )
 from roku_feed.intake import refuse_repairs
 from roku_feed.loading import LoadedFeed, parse_feed
-from roku_feed.snapshots import SnapshotStore, diff_items
+from roku_feed.snapshots import diff_items
+from roku_feed.store.base import Snapshots
 from roku_feed.validation import Report
 from roku_feed.validation.selection import Layer, enabled_codes, split_entries
 from roku_feed.web.state import state
@@ -138,7 +139,7 @@ def _public(meta: dict[str, t.Any]) -> dict[str, t.Any]:
     return {key: meta[key] for key in _META_KEYS if key in meta}
 
 
-def readable_meta(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
+def readable_meta(store: Snapshots, ident: str) -> dict[str, t.Any] | None:
     """A snapshot's meta.json, or None when it is missing or damaged."""
     try:
         return store.meta(ident)
@@ -160,7 +161,7 @@ def snapshots() -> Response:
     return jsonify({"snapshots": listed})
 
 
-def previous_meta(store: SnapshotStore, ident: str) -> dict[str, t.Any] | None:
+def previous_meta(store: Snapshots, ident: str) -> dict[str, t.Any] | None:
     """The newest readable snapshot stored before `ident`: what its diff is from."""
     ids = store.ids()
     for earlier in reversed(ids[: ids.index(ident)] if ident in ids else []):

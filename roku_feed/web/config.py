@@ -15,6 +15,7 @@ from roku_feed.errors import ConfigError
 
 DEFAULTS: dict[str, t.Any] = {
     "DATA_DIR": "var",  # catalog, snapshots, HTTP cache
+    "DATABASE_URL": None,  # postgresql://...: the state lives in PostgreSQL instead (roku_feed.store)
     "CONTENT_DIRS": [],  # article directories scanned at start and on refresh
     "UPSTREAM_URLS": [],  # RSS/Atom/JSON URLs polled every POLL_INTERVAL seconds
     "CHANNEL_FILE": None,  # channel.json; None = built-in defaults

@@ -14,7 +14,8 @@ import orjson
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
 from roku_feed.errors import RokuFeedError, SignInFailedError, SignInRateLimitedError, SnapshotNotFoundError
-from roku_feed.snapshots import FEED, SnapshotStore, diff_items
+from roku_feed.snapshots import FEED, diff_items
+from roku_feed.store.base import Snapshots
 from roku_feed.validation import RULES
 from roku_feed.web import session
 from roku_feed.web.api import previous_meta, publish_snapshot, readable_meta
@@ -75,7 +76,7 @@ def channel_rows(feed: dict[str, t.Any]) -> list[Row]:
     return rows
 
 
-def load_feed(store: SnapshotStore, ident: str) -> dict[str, t.Any]:
+def load_feed(store: Snapshots, ident: str) -> dict[str, t.Any]:
     """A stored snapshot's feed, parsed; SnapshotNotFoundError when it is missing or damaged."""
     return t.cast(dict[str, t.Any], orjson.loads(store.load(ident).documents[FEED].body))
 
@@ -164,7 +165,7 @@ def title_diff(
     }
 
 
-def _feed_or_none(store: SnapshotStore, ident: str | None) -> dict[str, t.Any] | None:
+def _feed_or_none(store: Snapshots, ident: str | None) -> dict[str, t.Any] | None:
     if ident is None:
         return None
     try:

@@ -10,8 +10,9 @@ from pathlib import Path
 from flask import current_app
 
 from roku_feed.control import Writer
-from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record
-from roku_feed.snapshots import LiveSnapshot, SnapshotStore
+from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS
+from roku_feed.snapshots import LiveSnapshot
+from roku_feed.store.base import Records, Snapshots
 
 
 @dataclass
@@ -19,18 +20,19 @@ class ServerState:
     """A server's view of the channel; it never builds, fetches or writes anything itself."""
 
     live: LiveSnapshot
-    store: SnapshotStore
+    store: Snapshots
+    records: Records
     data_dir: Path
     writer: Writer
 
     def last_build(self) -> dict[str, t.Any] | None:
-        return read_record(self.data_dir, LAST_BUILD)
+        return self.records.read(LAST_BUILD)
 
     def upstreams(self) -> list[dict[str, t.Any]]:
-        return read_record(self.data_dir, UPSTREAMS) or []
+        return self.records.read(UPSTREAMS) or []
 
     def publisher(self) -> dict[str, t.Any] | None:
-        return read_record(self.data_dir, PUBLISHER)
+        return self.records.read(PUBLISHER)
 
     def data_dir_fault(self) -> str | None:
         """Why the publisher cannot write the data directory, as a server sees it; None when it can."""
