@@ -22,7 +22,7 @@ import socket
 import threading
 import typing as t
 
-from roku_feed.errors import LeadershipLostError
+from roku_feed.errors import DatabaseUnavailableError, LeadershipLostError
 from roku_feed.store.postgres import PUBLISHER_LOCK
 
 if t.TYPE_CHECKING:
@@ -33,6 +33,7 @@ log = logging.getLogger("roku_feed.election")
 #: Seconds between attempts to take the lock, and between checks that the held lock's session lives.
 RETRY_EVERY = 1.0
 CHECK_EVERY = 1.0
+
 
 def lock_holders(conn: psycopg.Connection[t.Any]) -> list[int]:
     """The server pids of the sessions holding the publisher lock: one, or none while nobody does."""
@@ -74,7 +75,7 @@ class Leadership:
                 if self._try():
                     log.info("%s holds the publisher lock (epoch %d)", self.name, self.epoch)
                     return True
-            except psycopg.Error as exc:
+            except (psycopg.Error, DatabaseUnavailableError) as exc:
                 self._drop()
                 if str(exc) != last_error:
                     log.warning("cannot ask for the publisher lock: %s; retrying", str(exc).strip())
@@ -125,7 +126,7 @@ class Leadership:
             try:
                 own = conn.execute("SELECT pg_backend_pid()").fetchone()
                 return own is not None and own[0] in lock_holders(conn)
-            except psycopg.Error:
+            except (psycopg.Error, DatabaseUnavailableError):
                 return False
 
     def fence(self, cur: psycopg.Cursor[t.Any]) -> None:

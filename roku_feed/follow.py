@@ -14,6 +14,7 @@ import logging
 import threading
 import typing as t
 
+from roku_feed.errors import DatabaseUnavailableError
 from roku_feed.store.postgres import LIVE_CHANNEL
 
 if t.TYPE_CHECKING:
@@ -61,7 +62,7 @@ class Follower:
                         for _ in conn.notifies(timeout=self.backstop, stop_after=1):
                             pass
                         self.on_publish()
-            except psycopg.Error as exc:
+            except (psycopg.Error, DatabaseUnavailableError) as exc:
                 self._fell(str(exc).strip())
             self.listening.clear()
             stop.wait(RECONNECT_EVERY)

@@ -55,14 +55,46 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
                 return
     writer = _Deferred()
     threading.Thread(target=control.serve_forever, args=(writer,), name="control", daemon=True).start()
+    leadership = None
     try:
+        if settings.database_url:  # one publisher among every machine's: wait to be elected
+            leadership = _elected(settings.database_url, stop)
+            if leadership is None:
+                return
         publisher = _open_publisher(lambda: Publisher(settings, channel), writer, stop)
         if publisher is None:
             return
+        if leadership is not None:
+            _lead(publisher, leadership, settings.database_url, stop)
         log.info("publisher %d serving %s", os.getpid(), settings.data_dir)
         publisher.run(stop)
     finally:
         control.close()
+        if leadership is not None:
+            leadership.release()
+
+
+def _elected(url: str, stop: threading.Event) -> t.Any:
+    """This machine's Leadership once it holds the publisher lock; None if stopped first."""
+    from roku_feed.election import Leadership
+    from roku_feed.store.postgres import connect
+
+    leadership = Leadership(lambda: connect(url))
+    log.info("waiting for the publisher lock as %s", leadership.name)
+    return leadership if leadership.acquire(stop) else None
+
+
+def _lead(publisher: t.Any, leadership: t.Any, url: str, stop: threading.Event) -> None:
+    """Fence the publisher's writes, carry out every machine's write requests, and stop publishing
+    (the process exits, and the supervisor starts it again to wait for the lock) once the lock is lost."""
+    from roku_feed.relay import RelayServer
+    from roku_feed.store.postgres import connect
+
+    publisher.backend.fence = leadership.fence
+    leadership.watch(stop)
+    relay = RelayServer(lambda: connect(url), publisher, leadership)
+    threading.Thread(target=relay.serve, args=(stop,), name="relay", daemon=True).start()
+    threading.Thread(target=lambda: (leadership.lost.wait(), stop.set()), name="lost", daemon=True).start()
 
 
 class _Deferred:

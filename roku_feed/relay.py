@@ -21,7 +21,7 @@ import typing as t
 
 from roku_feed.control import Writer, carry_out, result_of
 from roku_feed.election import lock_holders
-from roku_feed.errors import PublisherUnavailableError
+from roku_feed.errors import DatabaseUnavailableError, PublisherUnavailableError
 
 if t.TYPE_CHECKING:
     import psycopg
@@ -63,7 +63,7 @@ class RelayClient:
                     conn.execute(f"NOTIFY {REQUESTS}")
                 assert row is not None  # INSERT ... RETURNING gives its row
                 answer = self._wait(conn, int(row[0]))
-        except psycopg.Error as exc:
+        except (psycopg.Error, DatabaseUnavailableError) as exc:
             reason = str(exc).strip()
             raise PublisherUnavailableError(f"the database cannot carry the request: {reason}") from None
         return result_of(answer)
@@ -110,7 +110,7 @@ class RelayServer:
                             pass
                         for _ in conn.notifies(timeout=BACKSTOP, stop_after=1):
                             pass
-            except psycopg.Error as exc:
+            except (psycopg.Error, DatabaseUnavailableError) as exc:
                 log.warning("write requests cannot be read: %s; retrying", str(exc).strip())
                 stop.wait(BACKSTOP)
 

@@ -248,6 +248,9 @@ class PostgresStore:
         self.snapshots = PgSnapshots(self, keep=keep)
         self.records = PgRecords(self)
         self.http_cache = PgHttpCache(self)
+        #: Run first in every transaction (roku_feed.election.Leadership.fence on the elected
+        #: publisher): a publisher another machine has replaced cannot land a write.
+        self.fence: Callable[[psycopg.Cursor[t.Any]], None] | None = None
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection[t.Any]]:
@@ -258,6 +261,9 @@ class PostgresStore:
     def transaction(self) -> Iterator[psycopg.Connection[t.Any]]:
         """A connection inside one transaction: everything in it is stored, or nothing."""
         with self.connection() as conn, conn.transaction():
+            if self.fence is not None:
+                with conn.cursor() as cur:
+                    self.fence(cur)
             yield conn
 
     def open_catalog(self, *, on_repair: Callable[[str], None] | None = None) -> PgCatalog:

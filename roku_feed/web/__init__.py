@@ -57,7 +57,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
         store=backend.snapshots,
         records=backend.records,
         data_dir=data_dir,
-        writer=writer or PublisherClient(data_dir),
+        writer=writer or _writer(settings["DATABASE_URL"], data_dir),
     )
     for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, console.bp, openapi.bp):
         app.register_blueprint(blueprint)
@@ -65,3 +65,13 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     app.after_request(_count_request)
     feeds.install(app, live)
     return app
+
+
+def _writer(database_url: str | None, data_dir: Path) -> Writer:
+    """Writes go to this machine's publisher, or on PostgreSQL to whichever machine's holds the lock."""
+    if not database_url:
+        return PublisherClient(data_dir)
+    from roku_feed.relay import RelayClient
+    from roku_feed.store.postgres import connect
+
+    return RelayClient(lambda: connect(database_url))
