@@ -354,6 +354,7 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path, tmp
     call(client, "get", f"/snapshots/{live}/items/{item}", 200)
     call(client, "get", f"/snapshots/{live}/items/nobody", 404)
     call(client, "get", "/history", 200)
+    call(client, "get", "/activity", 200)
     call(client, "get", "/rules", 200)
     call(client, "get", "/favicon.svg", 200)
     call(client, "get", "/sign-in?next=/history", 200)

@@ -8,7 +8,9 @@ No thread is started here.
 
 from __future__ import annotations
 
+import time
 import typing as t
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -38,8 +40,14 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.dumps(obj).decode("utf-8")
 
 
-def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | None = None) -> Flask:
-    """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests)."""
+def create_app(
+    config: t.Mapping[str, t.Any] | None = None,
+    *,
+    writer: Writer | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests); `clock`
+    (epoch seconds) dates fetch activity, so tests can move through hours without waiting."""
     settings = load_config(config)
     metrics.start()
     app = Flask(__name__)
@@ -56,6 +64,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
         store=store,
         data_dir=data_dir,
         writer=writer or PublisherClient(data_dir),
+        clock=clock,
     )
     for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, console.bp, openapi.bp):
         app.register_blueprint(blueprint)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import orjson
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
+from roku_feed import activity
 from roku_feed.errors import RokuFeedError, SignInFailedError, SignInRateLimitedError, SnapshotNotFoundError
 from roku_feed.snapshots import FEED, SnapshotStore, diff_items
 from roku_feed.validation import RULES
@@ -197,6 +199,49 @@ def publish(ident: str) -> Response:
     """Roll back to, or approve, a stored snapshot: the API's publish, handed to the publisher."""
     result = publish_snapshot(ident)
     return redirect(url_for("console.history", published=result["snapshot"]), 303)
+
+
+#: The chart's geometry (SVG user units): one bar group per hour, stacked 200 / 304 / other.
+CHART_WIDTH, CHART_HEIGHT, CHART_BAR = 720, 200, 15
+
+
+def chart_bars(seen: activity.Activity) -> list[dict[str, t.Any]]:
+    """One stacked bar per hour of the window: its label and each class's rectangle; the SVG is drawn
+    by the template (autoescaped), server-side, as the CSP allows no script."""
+    peak = max((sum(counts.values()) for _, counts in seen.hours), default=0) or 1
+    bars = []
+    for n, (hour, counts) in enumerate(seen.hours):
+        top = CHART_HEIGHT
+        parts = []
+        for klass in activity.STATUS_CLASSES:
+            height = counts[klass] * CHART_HEIGHT / peak
+            top -= height
+            parts.append({"class": klass, "y": round(top, 1), "height": round(height, 1)})
+        when = datetime.fromtimestamp(hour * 3600, UTC)
+        label = when.strftime("%d %H:00")
+        bars.append({"x": n * CHART_BAR, "parts": parts, "counts": counts, "label": label})
+    return bars
+
+
+@bp.get("/activity")
+def fetch_activity() -> str:
+    """Who fetched /feed.json in the last 48 hours, whichever worker answered them."""
+    now = state().clock()
+    seen = activity.read(now)
+    after = float(current_app.config["ROKU_SILENCE_WARNING"])
+    last_roku = datetime.fromtimestamp(seen.last_roku, UTC) if seen.last_roku is not None else None
+    return render_template(
+        "pages/activity.html",
+        seen=seen,
+        bars=chart_bars(seen),
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        bar=CHART_BAR,
+        last_roku=last_roku,
+        overdue=seen.roku_overdue(now, after),
+        after=after,
+        total=sum(seen.families.values()),
+    )
 
 
 @bp.get("/rules")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 import typing as t
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ class ServerState:
     store: SnapshotStore
     data_dir: Path
     writer: Writer
+    clock: Callable[[], float] = time.time  # epoch seconds: fetch activity's hours
 
     def last_build(self) -> dict[str, t.Any] | None:
         return read_record(self.data_dir, LAST_BUILD)
