@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import current_app
 
 from roku_feed.control import Writer
-from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS, read_record
+from roku_feed.records import LAST_BUILD, MEDIA, PUBLISHER, UPSTREAMS, read_record
 from roku_feed.snapshots import LiveSnapshot, SnapshotStore
 
 
@@ -31,6 +31,10 @@ class ServerState:
 
     def upstreams(self) -> list[dict[str, t.Any]]:
         return read_record(self.data_dir, UPSTREAMS) or []
+
+    def media(self) -> dict[str, t.Any]:
+        """The publisher's latest media check ({} before the first): {at, snapshot, urls: {url: ...}}."""
+        return read_record(self.data_dir, MEDIA) or {}
 
     def publisher(self) -> dict[str, t.Any] | None:
         return read_record(self.data_dir, PUBLISHER)
