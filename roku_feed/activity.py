@@ -6,9 +6,11 @@ process counts its /feed.json answers in `activity_<pid>.mmap`, a prometheus_cli
 (the library's own file of doubles) with a fixed set of keys: one per hour slot (48, reused as
 hours pass: the slot's timestamp says which hour it holds), status class (200, 304, other) and
 client family (roku, browser, other), plus the process's last Roku fetch and start. A request
-rewrites a few bytes in place; the file never grows past ~40 KiB. `read` merges every process's
-file, keeps the last 48 hours, and removes the files of exited processes once they hold nothing
-within them. Without a metrics directory (tests, embedded use) the counts stay in this process.
+rewrites a few bytes in place. The file is allocated at 64 KiB when the process starts, as
+roku_feed.metrics allocates its value files, and its ~17 KiB of keys never outgrow it. `read`
+merges every process's file, keeps the last 48 hours, and removes the files of exited processes
+once they hold nothing within them. Without a metrics directory (tests, embedded use) the
+counts stay in this process.
 """
 
 from __future__ import annotations
@@ -105,7 +107,11 @@ def recorder(now: float) -> Recorder:
         return held[1]
     with _lock:
         if _recorder is None or _recorder[0] != folder:
-            store = MmapedDict(str(Path(folder) / f"activity_{os.getpid()}{SUFFIX}")) if folder else _Memory()
+            store: MmapedDict | _Memory = _Memory()
+            if folder:
+                path = Path(folder) / f"activity_{os.getpid()}{SUFFIX}"
+                metrics.allocate(path)  # its 432 keys fit: a full disk later cannot SIGBUS a request
+                store = MmapedDict(str(path))
             _recorder = (folder, Recorder(store, now))
         return _recorder[1]
 

@@ -139,15 +139,20 @@ def _allocate_value_files(folder: Path) -> None:
     nothing here; prometheus_client takes a file it finds as it is.
     """
     for kind in VALUE_FILES:
-        path = folder / f"{kind}_{os.getpid()}.db"
+        allocate(folder / f"{kind}_{os.getpid()}.db")
+
+
+def allocate(path: Path) -> None:
+    """Make a memory-mapped file of VALUE_FILE_BYTES with every block on the disk (see above);
+    roku_feed.activity's per-process file is made the same way."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                os.posix_fallocate(fd, 0, max(os.fstat(fd).st_size, VALUE_FILE_BYTES))
-            finally:
-                os.close(fd)
-        except OSError as exc:  # a full disk already: prometheus_client makes the file as it would
-            log.warning("could not allocate %s: %s", path, exc.strerror)
+            os.posix_fallocate(fd, 0, max(os.fstat(fd).st_size, VALUE_FILE_BYTES))
+        finally:
+            os.close(fd)
+    except OSError as exc:  # a full disk already: prometheus_client makes the file as it would
+        log.warning("could not allocate %s: %s", path, exc.strerror)
 
 
 def start() -> None:

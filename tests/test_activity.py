@@ -29,9 +29,12 @@ class Clock:
 
 
 @pytest.fixture
-def clocked(app):
+def clocked(app, monkeypatch: pytest.MonkeyPatch):
+    """The app's clock at T0, and its worker's counting started then (not when the app was made)."""
     clock = Clock(T0)
     app.extensions["roku_feed"].clock = clock
+    monkeypatch.setattr(activity, "_recorder", None)
+    activity.recorder(T0)
     return app.test_client(), clock
 
 

@@ -17,7 +17,7 @@ import orjson
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
-from roku_feed import metrics
+from roku_feed import activity, metrics
 from roku_feed.control import PublisherClient, Writer
 from roku_feed.snapshots import LiveSnapshot, SnapshotStore
 from roku_feed.web import api, console, feeds, openapi, ops, pages, problems, session
@@ -50,6 +50,7 @@ def create_app(
     (epoch seconds) dates fetch activity, so tests can move through hours without waiting."""
     settings = load_config(config)
     metrics.start()
+    activity.recorder(clock())  # this worker's activity file, allocated now while there is room
     app = Flask(__name__)
     app.request_class = BoundedRequest  # a body over MAX_CONTENT_LENGTH is a 413 however it is sent
     app.config.update(settings)
