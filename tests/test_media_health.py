@@ -18,7 +18,9 @@ from PIL import Image
 
 from roku_feed import media_health
 from roku_feed.channel import parse_channel
+from roku_feed.control import PublisherClient
 from roku_feed.records import MEDIA, read_record
+from roku_feed.web import create_app
 
 
 def jpeg(width: int, height: int) -> bytes:
@@ -116,6 +118,19 @@ def test_item_page_shows_source_article_and_media_results(app) -> None:
     assert re.search(r'<dd id="source-article">Story 3 \(<a href="https://www\.presstv\.example/', page)
     assert re.search(r"<th scope=\"row\">source</th><td class=\"any\">[^<]*3\.json</td>", page)
     assert '<th scope="row">section</th><td class="any">Iran</td>' in page
+
+
+def test_item_page_without_a_publisher_answering_says_so(app) -> None:
+    data_dir = app.extensions["roku_feed"].data_dir
+    orphan = create_app(
+        {"TESTING": True, "DATA_DIR": str(data_dir)}, writer=PublisherClient(data_dir, connect_within=0)
+    )
+    live = app.extensions["roku_feed"].store.current_id()
+    page = orphan.test_client().get(f"/snapshots/{live}/items/{item_ids(app)[1]}")
+    assert page.status_code == 200
+    assert re.search(
+        r'<dd id="source-article"><span class="muted">not available: the publisher is not running', page.text
+    )
 
 
 def test_check_now_form_needs_session_and_csrf(app) -> None:

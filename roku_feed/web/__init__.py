@@ -65,6 +65,7 @@ def create_app(
         store=store,
         data_dir=data_dir,
         writer=writer or PublisherClient(data_dir),
+        reader=writer or PublisherClient(data_dir, timeout=10.0, connect_within=0.5),
         clock=clock,
     )
     for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, console.bp, openapi.bp):

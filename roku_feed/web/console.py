@@ -144,7 +144,7 @@ def _source_article(ident: str) -> tuple[dict[str, t.Any] | None, str | None]:
     """(the catalog's article behind an item, why not) asked of the publisher, which holds the
     catalog: a read over the control socket, so a server opens no database and writes nothing."""
     try:
-        return state().writer.call("article", id=ident)["article"], None
+        return state().reader.call("article", id=ident)["article"], None
     except RokuFeedError as exc:  # the publisher not running, or no such article
         return None, exc.detail
 

@@ -24,6 +24,7 @@ class ServerState:
     store: SnapshotStore
     data_dir: Path
     writer: Writer
+    reader: Writer  # the publisher, for reads a page asks of it: they do not wait out a restart
     clock: Callable[[], float] = time.time  # epoch seconds: fetch activity's hours
 
     def last_build(self) -> dict[str, t.Any] | None:
