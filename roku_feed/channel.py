@@ -63,6 +63,7 @@ class Channel:
     retention_days: int | None = None
     byte_budget: int | None = ROKU_TEMPLATE_LIMIT
     probe_media: bool = False
+    media_checks: bool = True  # false: the publisher never probes the live feed's media on a schedule
 
 
 class _LiveSchema(Schema):
@@ -119,6 +120,7 @@ class ChannelSchema(Schema):
     retention_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
     byte_budget = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=10_000))
     probe_media = fields.Boolean()
+    media_checks = fields.Boolean()
     comment = fields.Raw(load_only=True)  # free text for humans editing the file
 
     @post_load

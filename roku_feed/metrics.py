@@ -25,6 +25,8 @@ from prometheus_client import (
     multiprocess,
     values,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 log = logging.getLogger("roku_feed.metrics")
 
@@ -56,6 +58,13 @@ class _Metrics:
         )
         # (route, status) -> its counter: `labels()` costs more than the count itself
         self.request_counters: dict[tuple[str, int], Counter] = {}
+        self.feed_requests = Counter(
+            "roku_feed_feed_requests",
+            "/feed.json answers by status class (200, 304, other) and client family (roku, browser, other).",
+            ["status_class", "family"],
+            registry=registry,
+        )
+        self.feed_request_counters: dict[tuple[str, str], Counter] = {}
         self.last_roku_fetch = gauge(
             "roku_feed_last_roku_fetch_timestamp_seconds",
             "When a Roku user agent last fetched a feed.",
@@ -130,15 +139,20 @@ def _allocate_value_files(folder: Path) -> None:
     nothing here; prometheus_client takes a file it finds as it is.
     """
     for kind in VALUE_FILES:
-        path = folder / f"{kind}_{os.getpid()}.db"
+        allocate(folder / f"{kind}_{os.getpid()}.db")
+
+
+def allocate(path: Path) -> None:
+    """Make a memory-mapped file of VALUE_FILE_BYTES with every block on the disk (see above);
+    roku_feed.activity's per-process file is made the same way."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                os.posix_fallocate(fd, 0, max(os.fstat(fd).st_size, VALUE_FILE_BYTES))
-            finally:
-                os.close(fd)
-        except OSError as exc:  # a full disk already: prometheus_client makes the file as it would
-            log.warning("could not allocate %s: %s", path, exc.strerror)
+            os.posix_fallocate(fd, 0, max(os.fstat(fd).st_size, VALUE_FILE_BYTES))
+        finally:
+            os.close(fd)
+    except OSError as exc:  # a full disk already: prometheus_client makes the file as it would
+        log.warning("could not allocate %s: %s", path, exc.strerror)
 
 
 def start() -> None:
@@ -155,7 +169,7 @@ def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> None:
     """
     global _state
     folder = _writable(Path(path).resolve())
-    for stale in folder.glob("*.db"):
+    for stale in (*folder.glob("*.db"), *folder.glob("activity_*.mmap")):  # see roku_feed.activity
         stale.unlink()
     os.environ[ENV] = str(folder)
     with _lock:
@@ -200,6 +214,16 @@ def count_request(route: str, status: int) -> None:
     counter = m.request_counters.get((route, status))
     if counter is None:
         counter = m.request_counters.setdefault((route, status), m.requests.labels(route, str(status)))
+    counter.inc()
+
+
+def count_feed_request(status_class: str, family: str) -> None:
+    m = _metrics()
+    counter = m.feed_request_counters.get((status_class, family))
+    if counter is None:
+        counter = m.feed_request_counters.setdefault(
+            (status_class, family), m.feed_requests.labels(status_class, family)
+        )
     counter.inc()
 
 
@@ -249,11 +273,24 @@ def set_upstreams_failing(n: int) -> None:
     _metrics().upstream_failing.set(n)
 
 
-def render() -> tuple[bytes, str]:
-    """The exposition (body, content type): every process's values when in multiprocess mode."""
+def render(computed: t.Iterable[Metric] = ()) -> tuple[bytes, str]:
+    """The exposition (body, content type): every process's values when in multiprocess mode,
+    then `computed`, metrics made at read time (the no-Roku warning, from the merged activity)."""
     if ENV in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = _metrics().registry
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    extra = CollectorRegistry()
+    extra.register(_Computed(list(computed)))
+    return generate_latest(registry) + generate_latest(extra), CONTENT_TYPE_LATEST
+
+
+class _Computed(Collector):
+    """Metrics made for one exposition."""
+
+    def __init__(self, found: list[Metric]) -> None:
+        self.found = found
+
+    def collect(self) -> t.Iterable[Metric]:
+        return self.found

@@ -22,15 +22,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from roku_feed import metrics
+import orjson
+
+from roku_feed import media_health, metrics
 from roku_feed.articles import Article, article_to_dict, item_id, published_id
 from roku_feed.builder import BuildReport, FeedBuilder, winner_key
 from roku_feed.channel import Channel
-from roku_feed.errors import ArticleNotFoundError, DatabaseUnavailableError, RokuFeedError, storage_error
+from roku_feed.errors import (
+    ArticleNotFoundError,
+    DatabaseUnavailableError,
+    NoFeedPublishedError,
+    RokuFeedError,
+    storage_error,
+)
 from roku_feed.files import remove_temp_files
 from roku_feed.intake import admit
 from roku_feed.pipeline import BuildFailed, build_snapshot
-from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS
+from roku_feed.records import LAST_BUILD, MEDIA, PUBLISHER, UPSTREAMS
 from roku_feed.release import PublishResult, Releaser
 from roku_feed.snapshots import FEED, Snapshot
 from roku_feed.sources import CONTAINED, Skipped, read_sources
@@ -60,6 +68,7 @@ class PublisherSettings:
     static_dir: Path | None = None
     poll_interval: float = 300.0
     refresh_on_start: bool = True
+    media_check_interval: float = 3600.0  # seconds between media checks of the live feed; 0: none
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> PublisherSettings:
@@ -77,6 +86,7 @@ class PublisherSettings:
             static_dir=Path(config["STATIC_DIR"]) if config["STATIC_DIR"] else None,
             poll_interval=float(config["POLL_INTERVAL"]),
             refresh_on_start=bool(config["REFRESH_ON_START"]),
+            media_check_interval=float(config["MEDIA_CHECK_INTERVAL"]),
         )
 
 
@@ -160,6 +170,7 @@ class Publisher:
         self._lock = threading.RLock()  # one change of the catalog and the live snapshot at a time
         self._local = threading.local()  # per operation: `committed`, the catalog kept its change
         self._reading = threading.Lock()  # one read of the sources at a time
+        self._checking = threading.Lock()  # one media check at a time (it never holds `_lock`)
         self._source_skipped: list[Skipped] = []
         self._dirty = True  # the catalog or the skipped inputs changed since the last build
         self._expires: datetime | None = None  # when the oldest published item leaves the retention window
@@ -398,6 +409,10 @@ class Publisher:
             if op == "publish":
                 result = self.publish_stored(args["id"])
                 return {"snapshot": result.snapshot.id, "live": True, "diff": result.diff}
+            if op == "check-media":
+                return media_health.summary(self.check_media())
+            if op == "article":
+                return {"article": self.source_article(args["id"])}
             raise ValueError(f"unknown publisher operation {op!r}")
 
     def run(self, stop: threading.Event) -> None:
@@ -409,10 +424,63 @@ class Publisher:
 
         if self.settings.refresh_on_start:
             guarded("refresh", lambda: refresh(force=True))
+        if self.media_checks_scheduled():
+            tick = min(self.settings.media_check_interval, 60.0)  # a due check waits at most a minute
+            threading.Thread(
+                target=run_loop, args=("media", self._scheduled_media_check, tick, stop), daemon=True
+            ).start()
         if self.settings.poll_interval > 0 and (self.settings.content_dirs or self.upstreams):
             run_loop("poll", lambda: refresh(force=False), self.settings.poll_interval, stop)
         else:
             stop.wait()
+
+    # --- media health and source articles (reads for the console) -----------------------------
+
+    def media_checks_scheduled(self) -> bool:
+        """Whether media is checked on a schedule: MEDIA_CHECK_INTERVAL > 0 and the channel allows it."""
+        return self.channel.media_checks and self.settings.media_check_interval > 0
+
+    def media_check_due(self, now: datetime) -> bool:
+        """A scheduled check is due: none recorded yet, or the last is MEDIA_CHECK_INTERVAL old."""
+        if not self.media_checks_scheduled():
+            return False
+        last = self.records.read(MEDIA)
+        try:
+            at = datetime.fromisoformat(last["at"])
+        except (TypeError, KeyError, ValueError):
+            return True
+        return (now - at).total_seconds() >= self.settings.media_check_interval
+
+    def _scheduled_media_check(self) -> None:
+        if self.media_check_due(datetime.now(UTC)):
+            with self._storage_errors():
+                self.check_media()
+
+    def check_media(self, now: datetime | None = None) -> dict[str, t.Any]:
+        """Probe the live feed's media and record the latest result per URL (media-health.json):
+        URLs no longer in the live feed are dropped, so the record stays the size of one feed."""
+        with self._checking:
+            ident = self.store.current_id()
+            if ident is None:
+                raise NoFeedPublishedError("No feed is live yet: no media to check.")
+            feed = orjson.loads(self.store.load(ident).documents[FEED].body)
+            from roku_feed.probes.client import Prober  # urllib3 costs import time; only checks need it
+
+            with Prober(
+                timeout=self.settings.fetch_timeout,
+                allow_private=self.settings.allow_private_urls,
+                cache_ttl=0,
+            ) as prober:
+                record = media_health.probe(feed, prober, snapshot=ident, now=now)
+            self.records.write(MEDIA, record)
+            return record
+
+    def source_article(self, ident: str) -> dict[str, t.Any]:
+        """The catalog's article behind an item (what the console's item page shows), as stored."""
+        article = self._articles().get(published_id(ident))
+        if article is None:
+            raise ArticleNotFoundError(f"No article with id {ident!r}.")
+        return {**article_to_dict(article), "source": article.source}
 
     # --- building and releasing -----------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from roku_feed.files import write_atomic
 LAST_BUILD = "last-build.json"
 UPSTREAMS = "upstreams.json"
 PUBLISHER = "publisher.json"
+MEDIA = "media-health.json"  # the latest media check of each live URL (roku_feed.media_health)
 
 
 def write_record(data_dir: Path, name: str, data: t.Any) -> None:
@@ -67,6 +68,7 @@ _FIELDS: dict[str, dict[str, type]] = {
         "catalog_articles": int,
     },
     PUBLISHER: {"pid": int},
+    MEDIA: {"urls": dict},
 }
 
 

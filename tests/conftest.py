@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from hypothesis import settings
 from prometheus_client import values
 
-from roku_feed import metrics
+from roku_feed import activity, metrics
 from roku_feed.channel import load_channel
 from roku_feed.cli import cli
 from roku_feed.publisher import Publisher, PublisherSettings
@@ -74,6 +74,7 @@ def _fresh_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(metrics.ENV)
     monkeypatch.setattr(values, "ValueClass", values.MutexValue)
     monkeypatch.setattr(metrics, "_state", None)
+    monkeypatch.setattr(activity, "_recorder", None)
 
 
 @pytest.fixture

@@ -261,7 +261,7 @@ def test_the_validate_page_groups_findings_and_shows_the_line(driver, service) -
     check_page(driver)
 
 
-@pytest.mark.parametrize("path", ["/", "/history", "/rules", "/sign-in"])
+@pytest.mark.parametrize("path", ["/", "/history", "/activity", "/rules", "/sign-in"])
 def test_every_other_page_passes_axe(driver, service, path) -> None:
     open_page(driver, service.url(path))
     check_page(driver)
@@ -277,7 +277,37 @@ def test_the_item_page_passes_axe_and_works_by_keyboard(driver, service) -> None
     check_page(driver)
 
 
-@pytest.mark.parametrize("path", ["/preview", "/history", "/rules"])
+def test_check_now_marks_tiles_and_the_item_page(driver, service) -> None:
+    """The publisher probes with the service's own resolver: the test's media hosts (which only the
+    browser reaches) are unreachable to it, so every tile gets marked."""
+    sign_in(driver, service)
+    open_page(driver, service.url("/preview"))
+    driver.find_element(By.ID, "check-now").click()
+    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "media"), "just now"))
+    wait(driver).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    marked = driver.find_elements(By.CSS_SELECTOR, "li.tile.broken")
+    assert marked and all(t.find_elements(By.CLASS_NAME, "mark") for t in marked)
+    assert "broken thumbnail" in marked[0].text
+    check_page(driver)
+    marked[0].find_element(By.TAG_NAME, "a").click()
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "media-results")))
+    assert driver.find_element(By.ID, "media-marks").find_elements(By.CLASS_NAME, "mark")
+    check_page(driver)
+
+
+def test_the_activity_chart_is_drawn_without_script(driver, service) -> None:
+    for _ in range(3):
+        fresh_get(service.url("/feed.json"), headers={"User-Agent": "Roku/DVP-12.0 (12.0.0.4182-88)"})
+    open_page(driver, service.url("/activity"))
+    chart = driver.find_element(By.CSS_SELECTOR, "svg.chart")
+    assert chart.find_elements(By.CSS_SELECTOR, "rect.c200") and chart.size["width"] > 300
+    assert driver.find_elements(By.TAG_NAME, "script") == []  # axe is injected after this check
+    assert "UTC" in driver.find_element(By.ID, "last-roku").text
+    check_page(driver)
+    screenshot(driver, "activity")
+
+
+@pytest.mark.parametrize("path", ["/preview", "/history", "/activity", "/rules"])
 def test_pages_fit_a_phone_screen(driver, service, path) -> None:
     """At 390 CSS pixels nothing makes the page itself scroll sideways (rows and tables scroll inside)."""
     driver.set_window_size(390, 844)

@@ -310,6 +310,10 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path, tmp
     call(orphan, "delete", "/api/v1/articles/story-1", 503, headers=AUTH)
     call(orphan, "post", "/api/v1/refresh", 503, headers=AUTH)
     call(orphan, "post", f"/api/v1/snapshots/{oldest}/publish", 503, headers=AUTH)
+    call(client, "post", "/api/v1/media-checks", 401)
+    call(empty, "post", "/api/v1/media-checks", 403, headers=AUTH)
+    call(orphan, "post", "/api/v1/media-checks", 503, headers=AUTH)
+    call(client, "post", "/api/v1/media-checks", 200, headers=AUTH)
 
     # A full data directory (a real tmpfs): every write is a 507 problem saying nothing was stored;
     # read-only, a 503 one.
@@ -354,6 +358,7 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path, tmp
     call(client, "get", f"/snapshots/{live}/items/{item}", 200)
     call(client, "get", f"/snapshots/{live}/items/nobody", 404)
     call(client, "get", "/history", 200)
+    call(client, "get", "/activity", 200)
     call(client, "get", "/rules", 200)
     call(client, "get", "/favicon.svg", 200)
     call(client, "get", "/sign-in?next=/history", 200)
@@ -364,6 +369,8 @@ def test_responses_match_the_document(app, bare, server, document, tmp_path, tmp
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/history").get_data(as_text=True))[1]
     call(client, "post", f"/history/{live}/publish", 303, data={"csrf_token": csrf})
     call(client, "post", "/history/nope/publish", 404, data={"csrf_token": csrf})
+    call(client, "post", "/media/check", 403, data={"csrf_token": "guess"})
+    call(client, "post", "/media/check", 303, data={"csrf_token": csrf})
     call(client, "post", "/sign-out", 303, data={"csrf_token": csrf})
     for _ in range(app.config["SIGNIN_MAX_FAILURES"]):
         call(client, "post", "/sign-in", 401, data={"token": "wrong"})

@@ -44,7 +44,9 @@ def machines(tmp_path: Path, pg_url: str) -> Iterator[tuple[Service, Service]]:
 def test_a_push_to_either_machine_is_published_once_and_served_by_both(machines) -> None:
     first, second = machines
     assert titles(first) == titles(second) == {f"Story {n}" for n in range(1, 6)}
-    pushed = second.write("POST", "/api/v1/articles", data=json.dumps([article(7, id="story-7")]), headers=JSON)
+    pushed = second.write(
+        "POST", "/api/v1/articles", data=json.dumps([article(7, id="story-7")]), headers=JSON
+    )
     assert pushed.status_code in (200, 201), pushed.text
     for service in (first, second):
         service.wait_until(lambda s=service: "Story 7" in titles(s), "the push served")

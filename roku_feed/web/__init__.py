@@ -8,14 +8,16 @@ No thread is started here.
 
 from __future__ import annotations
 
+import time
 import typing as t
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 
-from roku_feed import metrics
+from roku_feed import activity, metrics
 from roku_feed.control import PublisherClient, Writer
 from roku_feed.snapshots import LiveSnapshot
 from roku_feed.store import open_store
@@ -39,10 +41,17 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.dumps(obj).decode("utf-8")
 
 
-def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | None = None) -> Flask:
-    """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests)."""
+def create_app(
+    config: t.Mapping[str, t.Any] | None = None,
+    *,
+    writer: Writer | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    """Build the app from defaults, ROKU_FEED_CONFIG, ROKU_FEED_* and `config` (tests); `clock`
+    (epoch seconds) dates fetch activity, so tests can move through hours without waiting."""
     settings = load_config(config)
     metrics.start()
+    activity.recorder(clock())  # this worker's activity file, allocated now while there is room
     app = Flask(__name__)
     app.request_class = BoundedRequest  # a body over MAX_CONTENT_LENGTH is a 413 however it is sent
     app.config.update(settings)
@@ -58,6 +67,8 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
         records=backend.records,
         data_dir=data_dir,
         writer=writer or _writer(settings["DATABASE_URL"], data_dir),
+        reader=writer or _writer(settings["DATABASE_URL"], data_dir, reading=True),
+        clock=clock,
     )
     for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, console.bp, openapi.bp):
         app.register_blueprint(blueprint)
@@ -67,11 +78,14 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, writer: Writer | 
     return app
 
 
-def _writer(database_url: str | None, data_dir: Path) -> Writer:
-    """Writes go to this machine's publisher, or on PostgreSQL to whichever machine's holds the lock."""
+def _writer(database_url: str | None, data_dir: Path, *, reading: bool = False) -> Writer:
+    """Writes go to this machine's publisher, or on PostgreSQL to whichever machine's holds the lock.
+    `reading`: for what a page asks of the publisher, which must not wait out a restart."""
     if not database_url:
+        if reading:
+            return PublisherClient(data_dir, timeout=10.0, connect_within=0.5)
         return PublisherClient(data_dir)
     from roku_feed.relay import RelayClient
     from roku_feed.store.postgres import connect
 
-    return RelayClient(lambda: connect(database_url))
+    return RelayClient(lambda: connect(database_url), timeout=10.0 if reading else 120.0)

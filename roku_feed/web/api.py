@@ -225,3 +225,15 @@ def delete_article(ident: str) -> Response:
 def refresh() -> Response:
     """Re-read the content directories and upstream URLs, rebuild, and publish."""
     return jsonify(state().writer.call("refresh"))
+
+
+@bp.post("/media-checks")
+@write_endpoint
+def check_media() -> Response:
+    """Check the live feed's media now (the publisher probes it and records the result per URL)."""
+    return jsonify(check_media_now())
+
+
+def check_media_now() -> dict[str, t.Any]:
+    """The one way to ask for a media check (the API and the console's form): the publisher probes."""
+    return state().writer.call("check-media")

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, t.Any] = {
     "SESSION_MAX_AGE": 8 * 3600,  # seconds a sign-in lasts
     "SIGNIN_MAX_FAILURES": 5,  # failed sign-ins per client address and SIGNIN_WINDOW, per worker
     "SIGNIN_WINDOW": 300,  # seconds
+    "MEDIA_CHECK_INTERVAL": 3600,  # seconds between the publisher's media checks of the live feed; 0: none
+    "ROKU_SILENCE_WARNING": 6 * 3600,  # seconds without a Roku fetch of /feed.json before a warning; 0: never
 }
 
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import orjson
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 
-from roku_feed.errors import RokuFeedError, SignInFailedError, SignInRateLimitedError, SnapshotNotFoundError
+from roku_feed import activity, media_health
+from roku_feed.errors import (
+    RokuFeedError,
+    SignInFailedError,
+    SignInRateLimitedError,
+    SnapshotNotFoundError,
+)
 from roku_feed.snapshots import FEED, diff_items
 from roku_feed.store.base import Snapshots
 from roku_feed.validation import RULES
 from roku_feed.web import session
-from roku_feed.web.api import previous_meta, publish_snapshot, readable_meta
+from roku_feed.web.api import check_media_now, previous_meta, publish_snapshot, readable_meta
 from roku_feed.web.pages import harden
 from roku_feed.web.state import state
 
@@ -94,18 +101,34 @@ def _snapshot_view(ident: str | None) -> tuple[dict[str, t.Any], dict[str, t.Any
     return meta, load_feed(store, ident)
 
 
+def _preview(meta: dict[str, t.Any], rows: list[Row], limit: int | None) -> str:
+    """A preview page: the rows, each tile marked with its media check's problems."""
+    media = state().media()
+    urls = media.get("urls", {})
+    marks = {str(item.get("id")): media_health.marks(item, urls) for row in rows for item in row.items}
+    return render_template(
+        "pages/preview.html",
+        meta=meta,
+        rows=rows,
+        limit=limit,
+        marks=marks,
+        media=media,
+        checked=request.args.get("checked"),
+    )
+
+
 @bp.get("/preview")
 def preview_live() -> str:
     """The live feed as the channel's home screen draws it."""
     meta, feed = _snapshot_view(None)
-    return render_template("pages/preview.html", meta=meta, rows=channel_rows(feed), limit=MAX_ROW_TILES)
+    return _preview(meta, channel_rows(feed), MAX_ROW_TILES)
 
 
 @bp.get("/snapshots/<ident>/preview")
 def preview(ident: str) -> str:
     """Any stored snapshot drawn the same way: a held build can be seen before it is approved."""
     meta, feed = _snapshot_view(ident)
-    return render_template("pages/preview.html", meta=meta, rows=channel_rows(feed), limit=MAX_ROW_TILES)
+    return _preview(meta, channel_rows(feed), MAX_ROW_TILES)
 
 
 @bp.get("/snapshots/<ident>/rows/<int:index>")
@@ -115,7 +138,16 @@ def row(ident: str, index: int) -> str:
     rows = channel_rows(feed)
     if index >= len(rows):
         raise SnapshotNotFoundError(f"snapshot {ident!r} has {len(rows)} row(s), no row {index}")
-    return render_template("pages/preview.html", meta=meta, rows=[rows[index]], limit=None)
+    return _preview(meta, [rows[index]], None)
+
+
+def _source_article(ident: str) -> tuple[dict[str, t.Any] | None, str | None]:
+    """(the catalog's article behind an item, why not) asked of the publisher, which holds the
+    catalog: a read over the control socket, so a server opens no database and writes nothing."""
+    try:
+        return state().reader.call("article", id=ident)["article"], None
+    except RokuFeedError as exc:  # the publisher not running, or no such article
+        return None, exc.detail
 
 
 @bp.get("/snapshots/<ident>/items/<path:item>")
@@ -127,7 +159,30 @@ def item_page(ident: str, item: str) -> str:
         raise SnapshotNotFoundError(f"snapshot {ident!r} has no item {item!r}")
     kind, data = found
     rows = [r.title for r in channel_rows(feed) if any(i is data for i in r.items)]
-    return render_template("pages/item.html", meta=meta, kind=kind, item=data, rows=rows)
+    media = state().media()
+    article, article_missing = _source_article(item)
+    link = article.get("url") if article else None
+    return render_template(
+        "pages/item.html",
+        meta=meta,
+        kind=kind,
+        item=data,
+        rows=rows,
+        media=media,
+        results=media_health.item_results(data, media.get("urls", {})),
+        marks=media_health.marks(data, media.get("urls", {})),
+        article=article,
+        article_link=link if isinstance(link, str) and link.startswith(("https://", "http://")) else None,
+        article_missing=article_missing,
+    )
+
+
+@bp.post("/media/check")
+@session.write_form
+def check_media() -> Response:
+    """The preview's "check now": the publisher probes the live media, as POST /api/v1/media-checks does."""
+    result = check_media_now()
+    return redirect(url_for("console.preview_live", checked=result["checked"]), 303)
 
 
 def changed_fields(before: dict[str, t.Any], after: dict[str, t.Any]) -> list[str]:
@@ -198,6 +253,49 @@ def publish(ident: str) -> Response:
     """Roll back to, or approve, a stored snapshot: the API's publish, handed to the publisher."""
     result = publish_snapshot(ident)
     return redirect(url_for("console.history", published=result["snapshot"]), 303)
+
+
+#: The chart's geometry (SVG user units): one bar group per hour, stacked 200 / 304 / other.
+CHART_WIDTH, CHART_HEIGHT, CHART_BAR = 720, 200, 15
+
+
+def chart_bars(seen: activity.Activity) -> list[dict[str, t.Any]]:
+    """One stacked bar per hour of the window: its label and each class's rectangle; the SVG is drawn
+    by the template (autoescaped), server-side, as the CSP allows no script."""
+    peak = max((sum(counts.values()) for _, counts in seen.hours), default=0) or 1
+    bars = []
+    for n, (hour, counts) in enumerate(seen.hours):
+        top = CHART_HEIGHT
+        parts = []
+        for klass in activity.STATUS_CLASSES:
+            height = counts[klass] * CHART_HEIGHT / peak
+            top -= height
+            parts.append({"class": klass, "y": round(top, 1), "height": round(height, 1)})
+        when = datetime.fromtimestamp(hour * 3600, UTC)
+        label = when.strftime("%d %H:00")
+        bars.append({"x": n * CHART_BAR, "parts": parts, "counts": counts, "label": label})
+    return bars
+
+
+@bp.get("/activity")
+def fetch_activity() -> str:
+    """Who fetched /feed.json in the last 48 hours, whichever worker answered them."""
+    now = state().clock()
+    seen = activity.read(now)
+    after = float(current_app.config["ROKU_SILENCE_WARNING"])
+    last_roku = datetime.fromtimestamp(seen.last_roku, UTC) if seen.last_roku is not None else None
+    return render_template(
+        "pages/activity.html",
+        seen=seen,
+        bars=chart_bars(seen),
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        bar=CHART_BAR,
+        last_roku=last_roku,
+        overdue=seen.roku_overdue(now, after),
+        after=after,
+        total=sum(seen.families.values()),
+    )
 
 
 @bp.get("/rules")

@@ -19,13 +19,14 @@ import functools
 import json
 import time
 import typing as t
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from flask import Blueprint, Flask
 
-from roku_feed import metrics
+from roku_feed import activity, metrics
 from roku_feed.errors import NoFeedPublishedError
 from roku_feed.snapshots import FEED, SEARCH_FEED, Document, LiveSnapshot, Snapshot
 from roku_feed.web.problems import PROBLEM
@@ -127,17 +128,25 @@ def _unavailable(path: str) -> Answer:
 
 def install(app: Flask, live: LiveSnapshot) -> None:
     """Put a `FeedServer` in front of `app`'s WSGI callable (its test client goes through it too),
-    with the cache lifetimes of `app`'s configuration."""
+    with the cache lifetimes of `app`'s configuration and the server state's clock."""
+    server = app.extensions["roku_feed"]
     max_age, stale = app.config["CACHE_MAX_AGE"], app.config["STALE_WHILE_REVALIDATE"]
     cache_control = f"public, max-age={max_age}, stale-while-revalidate={stale}"
-    app.wsgi_app = FeedServer(app.wsgi_app, live, cache_control)  # type: ignore[method-assign]
+    app.wsgi_app = FeedServer(app.wsgi_app, live, cache_control, lambda: server.clock())  # type: ignore[method-assign]
 
 
 class FeedServer:
     """WSGI: GET and HEAD of the feeds answered from the live snapshot; all else goes to `app`."""
 
-    def __init__(self, app: WSGIApplication, live: LiveSnapshot, cache_control: str) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        live: LiveSnapshot,
+        cache_control: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.app = app
+        self.clock = clock  # epoch seconds; tests give their own
         self.live = live
         self.cache_control = cache_control
         self.unavailable = {path: _unavailable(path) for path in PATHS}
@@ -172,8 +181,12 @@ class FeedServer:
                 status, headers = NOT_MODIFIED, answer.not_modified
             else:
                 status, headers = OK, answer.headers
-        metrics.count_request(path, int(status[:3]))
-        if "roku" in environ.get("HTTP_USER_AGENT", "").lower():
-            metrics.roku_fetch(time.time())
+        code = int(status[:3])
+        metrics.count_request(path, code)
+        user_agent = environ.get("HTTP_USER_AGENT", "")
+        if name == FEED:  # the channel's feed: fetch activity, for the console and /metrics
+            activity.count_feed(self.clock(), code, user_agent)
+        elif "roku" in user_agent.lower():
+            metrics.roku_fetch(self.clock())
         start_response(status, list(headers))
         return [answer.body] if status != NOT_MODIFIED and method == "GET" else []

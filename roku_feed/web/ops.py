@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client.core import GaugeMetricFamily
 
+from roku_feed import activity
 from roku_feed import metrics as exposition
 from roku_feed.errors import NoFeedPublishedError
 from roku_feed.web.state import state
@@ -32,5 +34,24 @@ def readyz() -> Response:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus metrics of every process of the service, whichever one answers."""
-    body, content_type = exposition.render()
+    body, content_type = exposition.render(_fetch_warning())
     return Response(body, content_type=content_type)
+
+
+def _fetch_warning() -> list[GaugeMetricFamily]:
+    """The no-Roku warning, from every process's fetch activity at this moment."""
+    now = state().clock()
+    seen = activity.read(now)
+    after = float(current_app.config["ROKU_SILENCE_WARNING"])
+    return [
+        GaugeMetricFamily(
+            "roku_feed_roku_fetch_overdue",
+            "1 when no Roku device has fetched /feed.json for ROKU_SILENCE_WARNING seconds.",
+            value=int(seen.roku_overdue(now, after)),
+        ),
+        GaugeMetricFamily(
+            "roku_feed_roku_silence_seconds",
+            "Seconds since a Roku device last fetched /feed.json (since counting began, if none has).",
+            value=seen.silent_for(now),
+        ),
+    ]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 import typing as t
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 
 from roku_feed.control import Writer
-from roku_feed.records import LAST_BUILD, PUBLISHER, UPSTREAMS
+from roku_feed.records import LAST_BUILD, MEDIA, PUBLISHER, UPSTREAMS
 from roku_feed.snapshots import LiveSnapshot
 from roku_feed.store.base import Records, Snapshots
 
@@ -24,12 +26,18 @@ class ServerState:
     records: Records
     data_dir: Path
     writer: Writer
+    reader: Writer  # the publisher, for reads a page asks of it: they do not wait out a restart
+    clock: Callable[[], float] = time.time  # epoch seconds: fetch activity's hours
 
     def last_build(self) -> dict[str, t.Any] | None:
         return self.records.read(LAST_BUILD)
 
     def upstreams(self) -> list[dict[str, t.Any]]:
         return self.records.read(UPSTREAMS) or []
+
+    def media(self) -> dict[str, t.Any]:
+        """The publisher's latest media check ({} before the first): {at, snapshot, urls: {url: ...}}."""
+        return self.records.read(MEDIA) or {}
 
     def publisher(self) -> dict[str, t.Any] | None:
         return self.records.read(PUBLISHER)
