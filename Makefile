@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # here with npm, so that the tests themselves run offline.
 AXE_CORE := axe-core@4.14.1
 
-.PHONY: run test fuzz lint bench bench-build bench-probe bench-service bench-serve clean
+.PHONY: run test fuzz lint bench bench-build bench-probe bench-service bench-serve bench-pg clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench-service: $(STAMP)
 bench-serve: $(STAMP)
 	$(BIN)/pip install --quiet gunicorn
 	$(BIN)/python bench/bench_serve.py --write-readme
+
+# a throwaway PostgreSQL server (tests/pg.py) and three `roku-feed serve`; needs wrk
+bench-pg: $(STAMP)
+	$(BIN)/python bench/bench_pg.py --write-readme
 
 clean:
 	rm -rf $(VENV) build dist var .pytest_cache .ruff_cache
