@@ -12,6 +12,13 @@ therefore cannot land a write even before it notices: its transaction fails on t
 check takes a share lock on the epoch row, so the next holder's bump waits for any write of the
 previous one in flight, and writes are ordered by epoch. The tables are made by the store's
 migrations (roku_feed.store.postgres.MIGRATIONS).
+
+The lock's session is also a lease: it is opened with `idle_session_timeout = LEASE`, and the
+holder's watcher touches it every `CHECK_EVERY` seconds. A holder that stops without its session
+ending (the process frozen by SIGSTOP or a paused VM, the machine cut off with no TCP reset,
+which PostgreSQL would otherwise notice only when keepalives give up, hours by default) has its
+session ended by the server after LEASE seconds, and another machine takes over; the frozen one,
+if it wakes, fails its first write on the epoch and stops.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ log = logging.getLogger("roku_feed.election")
 #: Seconds between attempts to take the lock, and between checks that the held lock's session lives.
 RETRY_EVERY = 1.0
 CHECK_EVERY = 1.0
+#: Seconds the lock's session may go untouched before the server ends it, freeing the lock.
+LEASE = 5.0
 
 
 def lock_holders(conn: psycopg.Connection[t.Any]) -> list[int]:
@@ -53,10 +62,18 @@ def holder_name() -> str:
 class Leadership:
     """This process's claim to be the publisher: wait for the lock, watch it, fence every write."""
 
-    def __init__(self, connect: t.Callable[[], psycopg.Connection[t.Any]], name: str | None = None) -> None:
-        """`connect` opens a new autocommit connection (the lock's own session, never pooled)."""
+    def __init__(
+        self,
+        connect: t.Callable[[], psycopg.Connection[t.Any]],
+        name: str | None = None,
+        *,
+        lease: float = LEASE,
+    ) -> None:
+        """`connect` opens a new autocommit connection (the lock's own session, never pooled);
+        `lease`: seconds that session may go untouched before the server ends it."""
         self._connect = connect
         self.name = name or holder_name()
+        self.lease = lease
         self.epoch: int | None = None
         self.lost = threading.Event()
         self._conn: psycopg.Connection[t.Any] | None = None
@@ -86,6 +103,8 @@ class Leadership:
     def _try(self) -> bool:
         if self._conn is None or self._conn.closed:
             self._conn = self._connect()
+            lease = f"{self.lease * 1000:.0f}"
+            self._conn.execute("SELECT set_config('idle_session_timeout', %s, false)", (lease,))
         conn = self._conn
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (PUBLISHER_LOCK,)).fetchone()
         if not (row and row[0]):

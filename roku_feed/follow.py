@@ -14,6 +14,7 @@ import logging
 import threading
 import typing as t
 
+from roku_feed import metrics
 from roku_feed.errors import DatabaseUnavailableError
 from roku_feed.store.postgres import LIVE_CHANNEL
 
@@ -36,10 +37,12 @@ class Follower:
         on_publish: t.Callable[[], None],
         *,
         backstop: float = BACKSTOP,
+        on_state: t.Callable[[bool], None] | None = None,
     ) -> None:
         self._connect = connect
         self.on_publish = on_publish
         self.backstop = backstop
+        self.on_state = on_state or (lambda _up: None)  # told True when reached, False when not
         self.error = ""
         self.fell = threading.Event()  # set while the database cannot be reached
         self.listening = threading.Event()  # set while a LISTEN session is open
@@ -64,6 +67,9 @@ class Follower:
                         self.on_publish()
             except (psycopg.Error, DatabaseUnavailableError) as exc:
                 self._fell(str(exc).strip())
+            except Exception:  # a bug: kept with its traceback, and following goes on
+                log.exception("following the live snapshot failed; trying again")
+                metrics.count_loop_error("follower")
             self.listening.clear()
             stop.wait(RECONNECT_EVERY)
 
@@ -77,9 +83,17 @@ class Follower:
         self.error = ""
         self.fell.clear()
         self.listening.set()
+        self.on_state(True)
 
     def _fell(self, reason: str) -> None:
         if not self.down:
             log.error("the database cannot be reached: %s; serving the snapshot held", reason)
         self.error = reason
         self.fell.set()
+        self.on_state(False)
+
+    def health(self) -> dict[str, str]:
+        """What /readyz says of the database: {"database": "up"}, or "down" with the reason."""
+        if self.down:
+            return {"database": "down", "database_error": self.error}
+        return {"database": "up" if self.listening.is_set() else "connecting"}

@@ -86,6 +86,11 @@ class _Metrics:
         self.snapshot_created = gauge(
             "roku_feed_snapshot_created_timestamp_seconds", "When the live snapshot was made.", "mostrecent"
         )
+        self.database_up = gauge(
+            "roku_feed_database_up",
+            "PostgreSQL: 1 while the database can be reached, 0 while not (the held feed is served).",
+            "mostrecent",
+        )
         self.upstream_failing = gauge(
             "roku_feed_upstream_failing", "Upstream URLs whose last fetch failed.", "mostrecent"
         )
@@ -267,6 +272,10 @@ def count_fault(kind: str) -> None:
 def count_signin_failure(reason: str) -> None:
     """A refused sign-in: `wrong-token`, or `rate-limited` (refused unchecked)."""
     _metrics().signin_failures.labels(reason).inc()
+
+
+def set_database_up(up: bool) -> None:
+    _metrics().database_up.set(int(up))
 
 
 def set_upstreams_failing(n: int) -> None:

@@ -58,7 +58,7 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
     leadership = None
     try:
         if settings.database_url:  # one publisher among every machine's: wait to be elected
-            leadership = _elected(settings.database_url, stop)
+            leadership = _elected(settings, stop)
             if leadership is None:
                 return
         publisher = _open_publisher(lambda: Publisher(settings, channel), writer, stop)
@@ -74,14 +74,60 @@ def run_publisher(config: t.Mapping[str, t.Any]) -> None:
             leadership.release()
 
 
-def _elected(url: str, stop: threading.Event) -> t.Any:
-    """This machine's Leadership once it holds the publisher lock; None if stopped first."""
+def _elected(settings: t.Any, stop: threading.Event) -> t.Any:
+    """This machine's Leadership once it holds the publisher lock; None if stopped first.
+
+    Meanwhile the machine's static directory (for its nginx or a CDN origin) follows the live
+    snapshot another machine's publisher makes: the one thing a waiting publisher writes.
+    """
     from roku_feed.election import Leadership
     from roku_feed.store.postgres import connect
 
+    url = settings.database_url
     leadership = Leadership(lambda: connect(url))
     log.info("waiting for the publisher lock as %s", leadership.name)
-    return leadership if leadership.acquire(stop) else None
+    waiting, writing = threading.Event(), threading.Lock()
+    if settings.static_dir is not None:
+        threading.Thread(
+            target=_follow_static, args=(settings, waiting, writing), name="static", daemon=True
+        ).start()
+    try:
+        return leadership if leadership.acquire(stop) else None
+    finally:
+        waiting.set()
+        with writing:  # a copy under way ends before the publisher writes the directory itself
+            pass
+
+
+def _follow_static(settings: t.Any, done: threading.Event, writing: threading.Lock) -> None:
+    """Until `done`, keep `settings.static_dir` holding the live snapshot, as servers follow it;
+    each copy is made holding `writing`, and none once `done` is set."""
+    from roku_feed.errors import DatabaseUnavailableError
+    from roku_feed.follow import Follower
+    from roku_feed.release import sync_static
+    from roku_feed.snapshots import LiveSnapshot
+    from roku_feed.store import open_store
+    from roku_feed.store.postgres import connect
+
+    while True:  # the database may be down when the wait begins
+        try:
+            backend = open_store(settings.data_dir, url=settings.database_url)
+            live = LiveSnapshot(backend.snapshots, followed=True)
+            break
+        except DatabaseUnavailableError:
+            if done.wait(STORAGE_RETRY):
+                return
+
+    def look() -> None:
+        snapshot = live.look()
+        with writing:
+            if snapshot is not None and not done.is_set():
+                sync_static(settings.static_dir, snapshot)
+
+    try:
+        Follower(lambda: connect(settings.database_url), look).run(done)
+    finally:
+        backend.close()
 
 
 def _lead(publisher: t.Any, leadership: t.Any, url: str, stop: threading.Event) -> None:

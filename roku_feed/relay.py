@@ -14,6 +14,7 @@ has already taken it (it then runs, and its answer is dropped).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -51,7 +52,6 @@ class RelayClient:
 
     def call(self, op: str, **args: t.Any) -> dict[str, t.Any]:
         import psycopg
-        from psycopg.types.json import Jsonb
 
         try:
             with self._connect() as conn:
@@ -59,7 +59,7 @@ class RelayClient:
                 if not lock_holders(conn):
                     raise PublisherUnavailableError("no publisher holds the lock on any machine")
                 with conn.transaction():
-                    row = conn.execute(_ASK, (op, Jsonb(args))).fetchone()
+                    row = conn.execute(_ASK, (op, json.dumps(args))).fetchone()
                     conn.execute(f"NOTIFY {REQUESTS}")
                 assert row is not None  # INSERT ... RETURNING gives its row
                 answer = self._wait(conn, int(row[0]))
@@ -75,7 +75,7 @@ class RelayClient:
                 "DELETE FROM write_requests WHERE id = %s AND answer IS NOT NULL RETURNING answer", (ident,)
             ).fetchone()
             if row is not None:
-                return t.cast(dict[str, t.Any], row[0])
+                return t.cast(dict[str, t.Any], json.loads(row[0]))
             left = deadline - time.monotonic()
             if left <= 0:
                 # Withdrawn unless a publisher holds it already (SKIP LOCKED: its row lock is kept).
@@ -116,8 +116,6 @@ class RelayServer:
 
     def _answer_one(self, conn: psycopg.Connection[t.Any]) -> bool:
         """Carry out the oldest unanswered request; False when there is none."""
-        from psycopg.types.json import Jsonb
-
         if self.leadership.lost.is_set():
             return False
         with conn.transaction():
@@ -127,8 +125,9 @@ class RelayServer:
             ).fetchone()
             if row is None:
                 return False
-            ident, op, args = row
+            ident, op, text = row
+            args = json.loads(text)
             answer = carry_out(self.writer, op, args if isinstance(args, dict) else {})
-            conn.execute(_ANSWER, (Jsonb(answer), ident))
+            conn.execute(_ANSWER, (json.dumps(answer), ident))
             conn.execute(f"NOTIFY {ANSWERS}, '{int(ident)}'")
         return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,20 +116,25 @@ class Releaser:
         self.store.prune()
 
     def _sync_static(self, snapshot: Snapshot) -> None:
-        """Make the static directory hold `snapshot` (each gzip twin replaced just before its body).
+        if self.static_dir is not None:
+            sync_static(self.static_dir, snapshot)
 
-        Files already holding the right bytes are left alone, so their mtime (nginx's ETag and
-        Last-Modified) only changes when the content does.
-        """
-        if self.static_dir is None:
-            return
-        for name, doc in snapshot.documents.items():
-            for path, data in (
-                (self.static_dir / f"{name}.gz", doc.gzipped),
-                (self.static_dir / name, doc.body),
-            ):
-                if not _holds(path, data):
-                    write_atomic(path, data)
+
+def sync_static(static_dir: Path, snapshot: Snapshot) -> None:
+    """Make the static directory hold `snapshot` (each gzip twin replaced just before its body).
+
+    Files already holding the right bytes are left alone, so their mtime (nginx's ETag and
+    Last-Modified) only changes when the content does; a file written gets the snapshot's time as
+    its mtime, so machines that copy the same snapshot give the same ETag, and a device sent to
+    another machine still gets its 304. The publisher calls it on each publish; on PostgreSQL, so
+    does every other machine's waiting publisher (roku_feed.processes).
+    """
+    made = snapshot.created.timestamp()
+    for name, doc in snapshot.documents.items():
+        for path, data in ((static_dir / f"{name}.gz", doc.gzipped), (static_dir / name, doc.body)):
+            if not _holds(path, data):
+                write_atomic(path, data)
+                os.utime(path, (made, made))
 
 
 def _holds(path: Path, data: bytes) -> bool:

@@ -347,16 +347,21 @@ class SnapshotStore:
 class LiveSnapshot:
     """The live snapshot as a server sees it: loaded at start, reloaded as soon as `current` changes.
 
-    Every call costs one `store.live_key()`: on disk a `stat` of the `current` file (about a
+    On disk every call costs one `store.live_key()`, a `stat` of the `current` file (about a
     microsecond; the publisher replaces that file by rename, so a new inode or mtime means a
-    publish), on PostgreSQL one read of the live row. A live snapshot that
+    publish). `followed` (PostgreSQL, where the key is a query) makes `current` only return what
+    is held: a `roku_feed.follow.Follower` calls `look` when a publish is announced, so serving
+    never waits on the database and goes on while it is down. A live snapshot that
     cannot be loaded (`current` garbage or naming a damaged snapshot) is never served: the one in
     memory stays, or, at start, the newest intact published snapshot; `fault` says so until a
     good `current` appears.
     """
 
-    def __init__(self, store: t.Any, *, on_fault: t.Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, store: t.Any, *, on_fault: t.Callable[[str], None] | None = None, followed: bool = False
+    ) -> None:
         self.store = store  # a roku_feed.store.base.Snapshots
+        self.followed = followed
         self._on_fault = on_fault or (lambda _: None)
         self._stat: t.Callable[[], t.Hashable | None] = store.live_key
         self._key: t.Hashable | None = None
@@ -366,6 +371,12 @@ class LiveSnapshot:
         self._reload(self._stat())
 
     def current(self) -> Snapshot | None:
+        if not self.followed:
+            self.look()
+        return self._snapshot
+
+    def look(self) -> Snapshot | None:
+        """Read the live pointer now and load what it names if it moved; the snapshot held."""
         key = self._stat()
         if key is not None and key != self._key:
             self._reload(key)

@@ -390,6 +390,7 @@ class Service:
         self.base = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.workers = workers
+        self.on_postgres = bool((env or {}).get("ROKU_FEED_DATABASE_URL"))
         full_env = {
             **os.environ,
             "ROKU_FEED_API_TOKEN": SERVE_TOKEN,
@@ -450,6 +451,22 @@ class Service:
 
         self.wait_until(all_seen, f"{want} workers to answer /readyz", timeout)
         return seen
+
+    def assert_serving(self, snapshot: str) -> dict[int, dict]:
+        """Every worker serves `snapshot`: at once on disk (a write that returned is served), on
+        PostgreSQL once the publish's NOTIFY has reached each worker. Their /readyz, by pid."""
+        if not self.on_postgres:
+            views = self.worker_views()
+            assert {view["snapshot"] for view in views.values()} == {snapshot}, views
+            return views
+        views: dict[int, dict] = {}
+
+        def loaded() -> bool:
+            views.update(self.worker_views())
+            return {view["snapshot"] for view in views.values()} == {snapshot}
+
+        self.wait_until(loaded, f"every worker to serve {snapshot}")
+        return views
 
     def write(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: object):
         import requests
@@ -599,10 +616,26 @@ def backend(request, tmp_path):
     store.close()
 
 
-def content_service(factory: pytest.TempPathFactory, name: str, workers: int) -> Iterator[Service]:
+@pytest.fixture(params=["local", "postgres"])
+def backend_env(request) -> dict[str, str]:
+    """The environment of a `roku-feed serve` on each storage backend in turn: the SQLite catalog
+    and snapshot directory, then a fresh PostgreSQL database (the same tests, the same behaviour)."""
+    return module_backend_env(request)
+
+
+def content_service(
+    factory: pytest.TempPathFactory, name: str, workers: int, env: dict[str, str] | None = None
+) -> Iterator[Service]:
     """A real `roku-feed serve` on five articles, ready, for a module's tests; stopped after them."""
     root = factory.mktemp(name)
-    yield from serving(Service(root / "var", write_content(root / "content"), workers=workers))
+    yield from serving(Service(root / "var", write_content(root / "content"), workers=workers, env=env))
+
+
+def module_backend_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """`backend_env` for a module-scoped fixture parametrized by ["local", "postgres"]."""
+    if request.param == "local":
+        return {}
+    return {"ROKU_FEED_DATABASE_URL": request.getfixturevalue("pg_server").database()}
 
 
 # --- headless Chromium (selenium + chromedriver) for the page tests ---------------------------

@@ -11,16 +11,17 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Service, article, content_service, fresh_get, write_content
+from conftest import Service, article, content_service, fresh_get, module_backend_env, write_content
 
 from roku_feed.validation import validate_feed
 
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory):
-    yield from content_service(tmp_path_factory, "door", workers=2)
+@pytest.fixture(scope="module", params=["local", "postgres"])
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One service per storage backend: the door holds the same on both."""
+    yield from content_service(tmp_path_factory, "door", workers=2, env=module_backend_env(request))
 
 
 def story(n: int, **overrides: object) -> dict:
@@ -55,8 +56,7 @@ def assert_still_publishing(service: Service, n: int) -> None:
     assert pushed.status_code == 200, pushed.text
     build = pushed.json()["build"]
     assert build["ok"] and build["live"], build
-    views = service.worker_views()
-    assert {view["snapshot"] for view in views.values()} == {build["snapshot"]}
+    service.assert_serving(build["snapshot"])
     feed = fresh_get(service.url("/feed.json")).json()
     assert f"after-{n}" in {item["id"] for item in feed["shortFormVideos"]}
     assert validate_feed(feed).valid

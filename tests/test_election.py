@@ -57,8 +57,8 @@ def leader(connect: Connect) -> Iterator[Callable[[str], Leadership]]:
     """Contenders for the lock by name, each released (its session closed) after the test."""
     made: list[Leadership] = []
 
-    def make(name: str) -> Leadership:
-        made.append(Leadership(connect, name))
+    def make(name: str, lease: float = WAIT * 10) -> Leadership:  # unwatched: a lease longer than any test
+        made.append(Leadership(connect, name, lease=lease))
         return made[-1]
 
     yield make
@@ -145,6 +145,35 @@ def test_a_holder_whose_session_dies_stops_writing(
     assert not holder.alive()
     with pytest.raises(LeadershipLostError), connect() as conn, conn.transaction(), conn.cursor() as cur:
         holder.fence(cur)
+
+
+def test_a_frozen_holder_loses_the_lock_when_its_lease_runs_out_and_cannot_write_after(
+    connect: Connect, stop: threading.Event, leader: Callable[[str], Leadership]
+) -> None:
+    frozen = leader("frozen", lease=1.0)  # never touched again: a SIGSTOPped process, a cut machine
+    assert frozen.acquire(stop)
+    successor = leader("successor")
+    waiting, took = _in_thread(lambda: successor.acquire(stop))
+    waiting.join(WAIT)  # the server ends the idle session, and with it the lock
+    assert took == [True] and successor.epoch == frozen.epoch + 1
+    assert not frozen.alive()  # what its watcher sees on waking
+    with pytest.raises(LeadershipLostError), connect() as conn, conn.transaction(), conn.cursor() as cur:
+        frozen.fence(cur)
+
+
+def test_a_held_lock_outlives_its_lease_while_the_watcher_touches_it(
+    connect: Connect, stop: threading.Event, leader: Callable[[str], Leadership]
+) -> None:
+    holder = leader("busy", lease=2.5)  # over twice CHECK_EVERY, the watcher's interval
+    assert holder.acquire(stop)
+    holder.watch(stop)
+    giving_up = threading.Event()
+    waiting, took = _in_thread(lambda: leader("other").acquire(giving_up))
+    giving_up.wait(3 * holder.lease)  # time must pass here: three leases, and nobody took over
+    giving_up.set()
+    waiting.join(WAIT)
+    assert took == [False]
+    assert holder.alive() and not holder.lost.is_set()
 
 
 def test_a_write_with_no_publisher_anywhere_is_refused_at_once(connect: Connect) -> None:

@@ -1,4 +1,5 @@
-"""`roku-feed serve` for real: publisher and granian workers on 127.0.0.1, real files and SQLite."""
+"""`roku-feed serve` for real: publisher and granian workers on 127.0.0.1, real files, on each
+storage backend (SQLite and the snapshot directory; a real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ def content(tmp_path: Path) -> Path:
     return target
 
 
-def test_serves_revalidates_and_accepts_pushes(tmp_path: Path, content: Path) -> None:
-    server = Service(tmp_path / "var", content)
+def test_serves_revalidates_and_accepts_pushes(tmp_path: Path, content: Path, backend_env) -> None:
+    server = Service(tmp_path / "var", content, env=backend_env)
     try:
         server.wait_ready()
         first = requests.get(f"{server.base}/feed.json", timeout=5)
@@ -46,7 +47,13 @@ def test_serves_revalidates_and_accepts_pushes(tmp_path: Path, content: Path) ->
             headers={"Authorization": f"Bearer {SERVE_TOKEN}"},
         )
         assert pushed.status_code == 200, pushed.text
-        # the publish is served by every worker as soon as the push has returned
+        if backend_env:  # PostgreSQL: each worker serves it once the publish's NOTIFY reaches it
+            live = pushed.json()["build"]["snapshot"]
+            server.wait_until(
+                lambda: all(v["snapshot"] == live for v in server.worker_views().values()),
+                "every worker to load the pushed snapshot",
+            )
+        # on disk, the publish is served by every worker as soon as the push has returned
         for _ in range(20):
             titles = {i["title"] for i in fresh_get(server.url("/feed.json")).json()["shortFormVideos"]}
             assert "Pushed while serving" in titles
@@ -57,8 +64,10 @@ def test_serves_revalidates_and_accepts_pushes(tmp_path: Path, content: Path) ->
     assert SERVE_TOKEN not in log  # the token is never logged
 
 
-def test_restart_with_sources_gone_serves_the_last_good_feed_at_once(tmp_path: Path, content: Path) -> None:
-    server = Service(tmp_path / "var", content)
+def test_restart_with_sources_gone_serves_the_last_good_feed_at_once(
+    tmp_path: Path, content: Path, backend_env
+) -> None:
+    server = Service(tmp_path / "var", content, env=backend_env)
     try:
         server.wait_ready()
         before = requests.get(f"{server.base}/feed.json", timeout=5, headers={"Accept-Encoding": "identity"})
@@ -67,7 +76,9 @@ def test_restart_with_sources_gone_serves_the_last_good_feed_at_once(tmp_path: P
     shutil.rmtree(content)
     content.mkdir()  # empty now: nothing publishable, and the upstream is down
     server = Service(
-        tmp_path / "var", content, env={"ROKU_FEED_UPSTREAM_URLS": "http://127.0.0.1:9/down.rss"}
+        tmp_path / "var",
+        content,
+        env={**backend_env, "ROKU_FEED_UPSTREAM_URLS": "http://127.0.0.1:9/down.rss"},
     )
     try:
         server.wait_ready(timeout=10)
@@ -99,10 +110,10 @@ def _feed_requests_counted(base: str) -> float:
     )
 
 
-def test_metrics_count_every_workers_requests(tmp_path: Path, content: Path) -> None:
+def test_metrics_count_every_workers_requests(tmp_path: Path, content: Path, backend_env) -> None:
     (tmp_path / "var" / "metrics").mkdir(parents=True)
     (tmp_path / "var" / "metrics" / "counter_1.db").write_bytes(b"from an earlier run")
-    server = Service(tmp_path / "var", content)
+    server = Service(tmp_path / "var", content, env=backend_env)
     try:
         server.wait_ready()
         workers = server.worker_views()

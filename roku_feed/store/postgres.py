@@ -120,6 +120,13 @@ MIGRATIONS: tuple[str, ...] = (
         answered timestamptz
     );
     """,
+    # roku_feed.relay: requests and answers as JSON text (ASCII escapes), not jsonb, which cannot
+    # hold a \u0000 escape: a push carrying one must reach the publisher, to be refused there.
+    """
+    ALTER TABLE write_requests
+        ALTER COLUMN args TYPE text USING args::text,
+        ALTER COLUMN answer TYPE text USING answer::text;
+    """,
 )
 
 _VERSION_TABLE = (
@@ -259,7 +266,8 @@ class PostgresStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[t.Any]]:
-        """A connection inside one transaction: everything in it is stored, or nothing."""
+        """A connection inside one transaction: everything in it is stored, or nothing. Every write
+        goes through here, so the publisher's fence checks each one."""
         with self.connection() as conn, conn.transaction():
             if self.fence is not None:
                 with conn.cursor() as cur:
@@ -289,7 +297,7 @@ class PgCatalog:
             return write_rows(conn.execute, rows, pushed=pushed, sql=PG)
 
     def delete(self, ident: str) -> bool:
-        with self._db.connection() as conn:
+        with self._db.transaction() as conn:
             return conn.execute(PG.delete, (ident,)).rowcount > 0
 
     def articles(self) -> list[Article]:
@@ -424,7 +432,7 @@ class PgSnapshots:
 
     def prune(self) -> None:
         """Keep the newest `keep` snapshots, and always the live one (documents go with them)."""
-        with self._db.connection() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "DELETE FROM snapshots WHERE id NOT IN (SELECT id FROM snapshots ORDER BY id DESC LIMIT %s)"
                 " AND id IS DISTINCT FROM (SELECT snapshot FROM live)",
@@ -439,7 +447,7 @@ class PgRecords:
         self._db = db
 
     def write(self, name: str, data: t.Any) -> None:
-        with self._db.connection() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO records (name, data) VALUES (%s, %s)"
                 " ON CONFLICT (name) DO UPDATE SET data = excluded.data, written = now()",
@@ -482,7 +490,7 @@ class PgHttpCache:
         self, url: str, body: bytes, *, etag: str | None, last_modified: str | None, content_type: str
     ) -> None:
         """Remember `body` and its validators; a response without validators is forgotten."""
-        with contextlib.suppress(DatabaseUnavailableError), self._db.connection() as conn:
+        with contextlib.suppress(DatabaseUnavailableError), self._db.transaction() as conn:
             if etag or last_modified:
                 conn.execute(
                     "INSERT INTO http_cache (url, etag, last_modified, content_type, body)"

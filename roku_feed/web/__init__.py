@@ -3,11 +3,13 @@
 A server never builds, fetches or writes: it serves the live snapshot (loaded before the first
 request, followed with one `stat` per request) and hands every write to the publisher, through
 `writer` (in-process for tests and embedded use, otherwise the publisher's control socket).
-No thread is started here.
+On PostgreSQL the snapshot is followed instead by one thread per process (roku_feed.follow),
+which LISTENs for publishes: no request waits on the database, and serving goes on without it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import typing as t
 from collections.abc import Callable
@@ -25,6 +27,9 @@ from roku_feed.web import api, console, feeds, openapi, ops, pages, problems, se
 from roku_feed.web.bodies import BoundedRequest
 from roku_feed.web.config import load_config
 from roku_feed.web.state import ServerState
+
+if t.TYPE_CHECKING:
+    from roku_feed.follow import Follower
 
 
 def _count_request(response: Response) -> Response:
@@ -60,7 +65,11 @@ def create_app(
     data_dir = Path(settings["DATA_DIR"])
     backend = open_store(data_dir, url=settings["DATABASE_URL"], keep=int(settings["KEEP_SNAPSHOTS"]))
     # loads the live snapshot now, before the first request; a damaged one is counted, never served
-    live = LiveSnapshot(backend.snapshots, on_fault=lambda _: metrics.count_fault("live-snapshot"))
+    live = LiveSnapshot(
+        backend.snapshots,
+        on_fault=lambda _: metrics.count_fault("live-snapshot"),
+        followed=bool(settings["DATABASE_URL"]),
+    )
     app.extensions["roku_feed"] = ServerState(
         live=live,
         store=backend.snapshots,
@@ -69,6 +78,7 @@ def create_app(
         writer=writer or _writer(settings["DATABASE_URL"], data_dir),
         reader=writer or _writer(settings["DATABASE_URL"], data_dir, reading=True),
         clock=clock,
+        follower=_follow(settings["DATABASE_URL"], live, float(settings["FOLLOW_BACKSTOP"])),
     )
     for blueprint in (feeds.bp, api.bp, ops.bp, pages.bp, console.bp, openapi.bp):
         app.register_blueprint(blueprint)
@@ -76,6 +86,21 @@ def create_app(
     app.after_request(_count_request)
     feeds.install(app, live)
     return app
+
+
+def _follow(database_url: str | None, live: LiveSnapshot, backstop: float) -> Follower | None:
+    """On PostgreSQL, a thread that reloads `live` whenever a publish is announced (and every
+    `backstop` seconds), and tells the metrics whether the database can be reached."""
+    if not database_url:
+        return None
+    from roku_feed.follow import Follower
+    from roku_feed.store.postgres import connect
+
+    follower = Follower(
+        lambda: connect(database_url), live.look, backstop=backstop, on_state=metrics.set_database_up
+    )
+    follower.start(threading.Event())  # for the life of the process
+    return follower
 
 
 def _writer(database_url: str | None, data_dir: Path, *, reading: bool = False) -> Writer:

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, t.Any] = {
     "MAX_FETCH_BYTES": 20 * 1024 * 1024,
     "ALLOW_PRIVATE_URLS": False,
     "KEEP_SNAPSHOTS": 20,
+    "FOLLOW_BACKSTOP": 5.0,  # PostgreSQL: seconds between a server's looks at the live row without a NOTIFY
     "MAX_DROP_SHARE": 0.3,
     "CACHE_MAX_AGE": 60,
     "STALE_WHILE_REVALIDATE": 600,

@@ -23,12 +23,19 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Ready: a valid snapshot is live, so Roku devices get a feed; else the feeds' own 503 problem."""
-    live = state().live
+    """Ready: a valid snapshot is live, so Roku devices get a feed; else the feeds' own 503 problem.
+
+    On PostgreSQL it also says whether the database can be reached, and stays ready while it
+    cannot: every machine goes on serving the feed it holds, and a load balancer that took them
+    all out of rotation for it would take the channel down.
+    """
+    server = state()
+    live = server.live
     snapshot = live.current()
-    if snapshot is None:
-        raise NoFeedPublishedError(worker=os.getpid(), fault=live.fault)  # each worker answers for itself
-    return jsonify(status="ready", snapshot=snapshot.id, worker=os.getpid(), fault=live.fault)
+    database = server.follower.health() if server.follower is not None else {}
+    if snapshot is None:  # each worker answers for itself
+        raise NoFeedPublishedError(worker=os.getpid(), fault=live.fault, **database)
+    return jsonify(status="ready", snapshot=snapshot.id, worker=os.getpid(), fault=live.fault, **database)
 
 
 @bp.get("/metrics")

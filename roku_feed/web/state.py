@@ -16,6 +16,9 @@ from roku_feed.records import LAST_BUILD, MEDIA, PUBLISHER, UPSTREAMS
 from roku_feed.snapshots import LiveSnapshot
 from roku_feed.store.base import Records, Snapshots
 
+if t.TYPE_CHECKING:
+    from roku_feed.follow import Follower
+
 
 @dataclass
 class ServerState:
@@ -28,6 +31,7 @@ class ServerState:
     writer: Writer
     reader: Writer  # the publisher, for reads a page asks of it: they do not wait out a restart
     clock: Callable[[], float] = time.time  # epoch seconds: fetch activity's hours
+    follower: Follower | None = None  # PostgreSQL: what follows the live snapshot (roku_feed.follow)
 
     def last_build(self) -> dict[str, t.Any] | None:
         return self.records.read(LAST_BUILD)
