@@ -165,7 +165,9 @@ class Publisher:
         self._stored: dict[int, tuple[Article, str]] = {}  # what the last refresh stored, by object
         self._lost: dict[int, Skipped] = {}  # of those, the copies the stored one beat, by object
         self._catalog: dict[str, Article] | None = None  # the catalog in memory, loaded on first use
-        self.upstreams = {url: Upstream(url) for url in settings.upstream_urls}
+        written = self.records.read(UPSTREAMS)  # a failing upstream keeps its backoff: restarts, takeovers
+        kept = {r.get("url"): r for r in written if isinstance(r, dict)} if isinstance(written, list) else {}
+        self.upstreams = {url: Upstream.resumed(url, kept.get(url)) for url in settings.upstream_urls}
         self._live: dict[str, list[LiveVideo]] = {}  # the live streams each upstream's pages declared
         self._lock = threading.RLock()  # one change of the catalog and the live snapshot at a time
         self._local = threading.local()  # per operation: `committed`, the catalog kept its change
@@ -422,8 +424,8 @@ class Publisher:
             with self._storage_errors():
                 self.refresh(force=force)
 
-        if self.settings.refresh_on_start:
-            guarded("refresh", lambda: refresh(force=True))
+        if self.settings.refresh_on_start:  # every upstream, but one still backing off (resumed)
+            guarded("refresh", lambda: refresh(force=False))
         if self.media_checks_scheduled():
             tick = min(self.settings.media_check_interval, 60.0)  # a due check waits at most a minute
             threading.Thread(

@@ -135,3 +135,65 @@ def test_readers_during_publishes_always_get_a_whole_feed_matching_its_etag(tmp_
     assert len({etag for etag, _ in seen}) >= 2  # the readers really saw publishes happen
     for etag, body in seen:
         assert etag == f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+@pytest.fixture(params=["local", "postgres"])
+def database_url(request) -> str | None:
+    return request.getfixturevalue("pg_url") if request.param == "postgres" else None
+
+
+def test_a_failing_upstream_keeps_its_backoff_when_another_publisher_takes_over(
+    tmp_path, content, server, database_url
+) -> None:
+    """A restart, or another machine's publisher taking over, goes on from the stored backoff:
+    the upstream that was failing is not fetched again before its retry time."""
+    from roku_feed.channel import load_channel
+    from roku_feed.publisher import Publisher, PublisherSettings
+    from roku_feed.records import UPSTREAMS
+
+    url = server.route("/failing.rss", status=503, body=b"busy")
+    settings = PublisherSettings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        content_dirs=(str(content),),
+        upstream_urls=(url,),
+        allow_private_urls=True,
+        fetch_timeout=2.0,
+    )
+    first = Publisher(settings, load_channel(None))
+    assert first.refresh(force=False).ok
+    fetched = len(server.seen)
+    assert fetched == 1
+    [record] = first.records.read(UPSTREAMS)
+    assert record["consecutive_failures"] == 1 and record["retry_at"]  # backing off (15-30 s)
+    first.backend.close()
+
+    successor = Publisher(settings, load_channel(None))
+    resumed = successor.upstreams[url]
+    assert resumed.failures == 1 and resumed.last_error and not resumed.due(time.monotonic())
+    successor.refresh(force=False)  # as at start and on each poll: not due yet, so not fetched
+    assert len(server.seen) == fetched
+    successor.refresh(force=True)  # an operator's refresh fetches it at once
+    assert len(server.seen) == fetched + 1
+    assert successor.upstreams[url].failures == 2
+    successor.backend.close()
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,
+        "garbage",
+        7,
+        {"url": "elsewhere", "consecutive_failures": 3, "retry_at": "2999-01-01T00:00:00+00:00"},
+        {"url": "U", "consecutive_failures": -3},
+        {"url": "U", "consecutive_failures": 2, "retry_at": "soon"},
+        {"url": "U", "consecutive_failures": 2, "retry_at": "2999-01-01T00:00:00"},  # no offset
+        {"url": "U", "consecutive_failures": 2, "last_ok": 5},
+    ],
+)
+def test_an_upstream_record_in_another_shape_starts_the_upstream_afresh(record) -> None:
+    from roku_feed.upstreams import Upstream
+
+    resumed = Upstream.resumed("U", record)
+    assert resumed.failures == 0 and resumed.due(time.monotonic()) and resumed.last_error is None
