@@ -13,7 +13,12 @@ Measures:
   seen) contains it: on SQLite; on PostgreSQL pushed to A until B serves it and until A serves it;
   pushed to B (relayed through the database to A's publisher) until B serves it and A serves it;
 - serving throughput with wrk on /feed.json: 304s (If-None-Match: the live ETag of the gzip
-  representation) and gzip 200s, SQLite instance against PG instance B, alternately.
+  representation) and gzip 200s, SQLite instance against PG instance B, alternately;
+- catch-up after a database outage: the PostgreSQL server stopped for `--outage` seconds while
+  both instances are read (every answer must be a 200 or 304), then started again: the time
+  until a push is accepted, and until both serve it;
+- failover: `kill -9` of the whole instance whose publisher holds the lock, then the time until
+  the other accepts a push and serves it; the killed one is started again for the next round.
 Everything lives under bench/out/pg/ (git-ignored); every process is stopped and the PostgreSQL
 server removed at the end, also on an error or Ctrl-C.
 """
@@ -359,6 +364,8 @@ def render(facts: dict[str, t.Any], latency: list[dict[str, t.Any]], load: dict[
             target = verdict(values) if backend == "PostgreSQL" else "(baseline)"
             lines.append(f"| {backend} | {r['target']} | {name} | {stats(values)} | {target} |")
         lines.append(f"| | {r['target']} | (POST answered) | {stats(r['answered_ms'])} | |")
+    if not load:
+        return "\n".join(lines)
     lines += [
         "",
         f"Serving /feed.json, `wrk -t{THREADS} -c{CONNECTIONS} -d{args.duration}s`, {args.runs} runs, "
@@ -383,6 +390,121 @@ def render(facts: dict[str, t.Any], latency: list[dict[str, t.Any]], load: dict[
     if errors:
         lines += ["", f"wrk counted {errors} socket errors (connect/read/write/timeout) over all runs."]
     return "\n".join(lines)
+
+
+# --- outage and failover -------------------------------------------------------------------------
+
+
+class Readers:
+    """Devices reading /feed.json of each instance all along, with revalidation: every answer
+    must be a 200 or a 304, whatever is failing."""
+
+    def __init__(self, services: list[Service]) -> None:
+        self.stop = threading.Event()
+        self.answers: dict[int, int] = {}
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.read, args=(s,), daemon=True) for s in services]
+        for thread in self.threads:
+            thread.start()
+
+    def read(self, service: Service) -> None:
+        etag = ""
+        while not self.stop.is_set():
+            try:
+                asked = {"If-None-Match": etag} if etag else {}
+                status, headers, _ = service.request("GET", "/feed.json", asked)
+            except OSError:
+                status, headers = 0, {}
+            etag = headers.get("etag", etag)
+            with self.lock:
+                self.answers[status] = self.answers.get(status, 0) + 1
+            time.sleep(POLL_S)
+
+    def end(self) -> dict[int, int]:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(30)
+        return dict(sorted(self.answers.items()))
+
+
+def until_pushed(target: Service, pushes: Pushes, started: float, limit: float) -> tuple[float, bytes]:
+    """Push to `target` every 50 ms until it is accepted; (seconds since `started`, its marker)."""
+    mapping, marker = pushes.next()
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    while time.perf_counter() - started < limit:
+        try:
+            status, _, _ = target.request("POST", "/api/v1/articles", headers, json.dumps(mapping).encode())
+        except OSError:
+            status = 0
+        if status == 200:
+            return time.perf_counter() - started, marker
+        time.sleep(0.05)
+    raise BenchError(f"no push accepted by {target.name} within {limit:.0f} s")
+
+
+def served_by_all(services: list[Service], marker: bytes, started: float, limit: float) -> float:
+    found: dict[str, float] = {}
+    for service in services:
+        wait_served(service, marker, started, limit, found)
+    if len(found) < len(services):
+        raise BenchError(f"the push was not served by every instance within {limit:.0f} s")
+    return max(found.values())
+
+
+def outage(server: PgServer, pair: list[Service], pushes: Pushes, seconds: float) -> dict[str, t.Any]:
+    readers = Readers(pair)
+    server.pause()
+    time.sleep(seconds)
+    server.resume()
+    back = time.perf_counter()
+    accepted, marker = until_pushed(pair[1], pushes, back, 120)
+    served = served_by_all(pair, marker, back, 120)
+    return {"down_s": seconds, "accepted_s": accepted, "served_s": served, "answers": readers.end()}
+
+
+def holder(url: str, pair: list[Service]) -> Service:
+    """The instance whose publisher holds the lock (its pid, from pg_locks, in its process group)."""
+    import psycopg
+
+    from roku_feed.store.postgres import status
+
+    deadline = time.perf_counter() + 60
+    while time.perf_counter() < deadline:
+        with psycopg.connect(url, autocommit=True) as conn:
+            names = [h["application_name"] or "" for h in status(conn)["publisher"]]
+        for name in names:
+            pid = int(name.rsplit(" ", 1)[-1])
+            for service in pair:
+                try:
+                    if os.getpgid(pid) == service.proc.pid:
+                        return service
+                except ProcessLookupError:
+                    pass
+        time.sleep(0.1)
+    raise BenchError("no instance's publisher holds the lock")
+
+
+def failovers(
+    url: str, pair: list[Service], pushes: Pushes, rounds: int, content: Path, workers: int
+) -> list[dict[str, t.Any]]:
+    results = []
+    for _ in range(rounds):
+        victim = holder(url, pair)
+        survivor = pair[1] if victim is pair[0] else pair[0]
+        readers = Readers([survivor])
+        os.killpg(victim.proc.pid, signal.SIGKILL)
+        killed = time.perf_counter()
+        victim.proc.wait()
+        accepted, marker = until_pushed(survivor, pushes, killed, 120)
+        served = served_by_all([survivor], marker, killed, 120)
+        results.append(
+            {"killed": victim.name, "accepted_s": accepted, "served_s": served, "answers": readers.end()}
+        )
+        victim.log.close()
+        restarted = Service(victim.name, content, workers, url)
+        pair[pair.index(victim)] = restarted
+        restarted.wait_serving()
+    return results
 
 
 # --- main -----------------------------------------------------------------------------------------
@@ -428,10 +550,50 @@ def run(args: argparse.Namespace, started: list[Service | PgServer]) -> str:
         load = throughput(sqlite, b, args.runs, args.duration)
     for service in (sqlite, a, b):
         service.check_alive()
+    pair = [a, b]
+    faults: dict[str, t.Any] = {}
+    if args.outage:
+        print(f"bench: the database stopped for {args.outage:g} s", file=sys.stderr)
+        faults["outage"] = outage(server, pair, pushes, args.outage)
+    if args.failovers:
+        print(f"bench: {args.failovers} failovers (kill -9 of the publishing instance)", file=sys.stderr)
+        faults["failovers"] = failovers(url, pair, pushes, args.failovers, content, args.workers)
+    started.extend(s for s in pair if s not in started)  # restarted instances are stopped too
     (OUT / "results.json").write_text(
-        json.dumps({"facts": facts, "latency": latency, "load": load}, indent=1)
+        json.dumps({"facts": facts, "latency": latency, "load": load, "faults": faults}, indent=1)
     )
-    return render(facts, latency, load, args)
+    return render(facts, latency, load, args) + render_faults(faults)
+
+
+def render_faults(faults: dict[str, t.Any]) -> str:
+    lines = []
+    if "outage" in faults:
+        o = faults["outage"]
+        lines += [
+            "",
+            f"Catch-up after a database outage: the PostgreSQL server stopped for {o['down_s']:g} s (pg_ctl "
+            "stop -m fast) while both instances were read; after it started again a push (retried every "
+            f"50 ms) was accepted by B {o['accepted_s']:.2f} s later and served by both "
+            f"{o['served_s']:.2f} s later. Answers to the readers meanwhile, by status: {o['answers']}.",
+        ]
+    if faults.get("failovers"):
+        rounds = faults["failovers"]
+        accepted = [r["accepted_s"] for r in rounds]
+        served = [r["served_s"] for r in rounds]
+        answers: dict[int, int] = {}
+        for r in rounds:
+            for status, count in r["answers"].items():
+                answers[status] = answers.get(status, 0) + count
+        lines += [
+            "",
+            f"Failover, {len(rounds)} rounds: `kill -9` of the whole instance whose publisher held the lock "
+            "(killed: " + ", ".join(r["killed"] for r in rounds) + "); from the kill until the other "
+            f"accepted a push (retried every 50 ms): {', '.join(f'{v:.2f}' for v in accepted)} s (median "
+            f"{statistics.median(accepted):.2f} s; issue #12: within 10 s), until it served it: "
+            f"{', '.join(f'{v:.2f}' for v in served)} s. Answers to a reader of the survivor meanwhile, by "
+            f"status: {answers}.",
+        ]
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 def main() -> None:
@@ -441,6 +603,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="pushes per scenario")
     parser.add_argument("--runs", type=int, default=2, help="wrk runs per backend and kind (0: none)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run (whole)")
+    parser.add_argument("--outage", type=float, default=5.0, help="seconds the database is stopped (0: none)")
+    parser.add_argument("--failovers", type=int, default=3, help="kill -9 rounds of the publisher (0: none)")
     parser.add_argument("--write-readme", action="store_true", help="rewrite bench/README.md PG results")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
