@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Replace `path` with `data` in one step; a crash leaves the old file or the new, never a mix."""
+def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644, mtime: float | None = None) -> None:
+    """Replace `path` with `data` in one step; a crash leaves the old file or the new, never a mix.
+    With `mtime` the new file has that modification time from the moment it appears."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -23,6 +24,8 @@ def write_atomic(path: str | Path, data: bytes, *, mode: int = 0o644) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
+            if mtime is not None:
+                os.utime(out.fileno(), (mtime, mtime))
             os.fsync(out.fileno())
         os.replace(tmp, target)
     except BaseException as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,8 +132,7 @@ def sync_static(static_dir: Path, snapshot: Snapshot) -> None:
     for name, doc in snapshot.documents.items():
         for path, data in ((static_dir / f"{name}.gz", doc.gzipped), (static_dir / name, doc.body)):
             if not _holds(path, data):
-                write_atomic(path, data)
-                os.utime(path, (made, made))
+                write_atomic(path, data, mtime=made)
 
 
 def _holds(path: Path, data: bytes) -> bool:

@@ -81,9 +81,11 @@ def test_every_accepted_id_can_be_deleted_through_the_api(service: Service, iden
     pushed = push(service, story(32, id=ident))
     assert pushed.status_code == 200, pushed.text
     published = pushed.json()["build"]["diff"]["added"]
+    service.assert_serving(pushed.json()["build"]["snapshot"])
     assert len(published) == 1 and published[0] in feed_ids(service)
     deleted = service.write("DELETE", f"/api/v1/articles/{ident.strip()}")
     assert deleted.status_code == 200, deleted.text
+    service.assert_serving(deleted.json()["build"]["snapshot"])
     assert published[0] not in feed_ids(service)
     again = service.write("DELETE", f"/api/v1/articles/{published[0]}")
     assert again.status_code == 404 and again.json()["type"].endswith("/article-not-found")

@@ -47,8 +47,7 @@ def test_from_the_first_ready_every_worker_serves_the_same_snapshot(
     service = Service(tmp_path / "var", content, workers=4, env=backend_env)
     try:
         ready = service.wait_ready().json()  # an empty data dir: the publisher's first build
-        views = service.worker_views()
-        assert {view["snapshot"] for view in views.values()} == {ready["snapshot"]}
+        views = service.assert_serving(ready["snapshot"])
         assert len(feed_etags(service, 200, **{"Accept-Encoding": "identity"})) == 1
         status = fresh_get(service.url("/api/v1/status")).json()
         assert status["last_build"]["ok"] and status["publisher"]["pid"] not in views  # its own process
