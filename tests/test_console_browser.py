@@ -27,7 +27,7 @@ from conftest import (
 )
 from PIL import Image
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,6 +64,13 @@ def driver(tmp_path_factory: pytest.TempPathFactory, images: ImageServer) -> Ite
 
 def wait(driver: webdriver.Chrome) -> WebDriverWait:
     return WebDriverWait(driver, WAIT)
+
+
+def wait_for_answer(driver: webdriver.Chrome) -> WebDriverWait:
+    """A wait that looks again while a form's answer replaces the page: the element looked up can
+    leave the document mid-lookup ("Node with given id does not belong to the document", a bare
+    WebDriverException). What never comes still fails, as a timeout."""
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,))
 
 
 def open_page(driver: webdriver.Chrome, url: str) -> None:
@@ -129,6 +136,9 @@ def sign_in(driver: webdriver.Chrome, service: Service) -> None:
     open_page(driver, service.url("/sign-in?next=/history"))
     driver.find_element(By.ID, "token").send_keys(SERVE_TOKEN)
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    # the answer is a redirect to /history: a page signed in already shows sign-out, so the
+    # wait is for the new page, lest the next page asked for be replaced by it
+    wait_for_answer(driver).until(lambda d: d.current_url.split("?")[0].endswith("/history"))
     wait(driver).until(EC.presence_of_element_located((By.ID, "sign-out")))
 
 
@@ -194,7 +204,7 @@ def test_roll_back_and_approve_through_the_forms_change_the_live_etag(driver, se
     check_page(driver)
     screenshot(driver, "history")
     driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{held}'] button.approve").click()
-    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "published-notice"), held))
+    wait_for_answer(driver).until(EC.text_to_be_present_in_element((By.ID, "published-notice"), held))
     approved = live_etag(service)
     assert approved != before
     assert (
@@ -205,7 +215,7 @@ def test_roll_back_and_approve_through_the_forms_change_the_live_etag(driver, se
     [original] = [s["id"] for s in snapshots if s["etag"]["feed.json"] == first]
     driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{original}'] button.rollback").click()
     # the page still shows the approval's notice until the roll back's answer replaces it
-    wait(driver).until(EC.text_to_be_present_in_element((By.ID, "published-notice"), original))
+    wait_for_answer(driver).until(EC.text_to_be_present_in_element((By.ID, "published-notice"), original))
     assert live_etag(service) == first
     check_page(driver)
 
