@@ -435,9 +435,19 @@ class Service:
         raise AssertionError(f"timed out waiting for {what}:\n" + self.log_text()[-3000:])
 
     def wait_ready(self, timeout: float = 30.0):
-        return self.wait_until(
+        """The first /readyz 200; on PostgreSQL, once every worker serves one same snapshot too
+        (each learns of the first publish by a NOTIFY of its own)."""
+        ready = self.wait_until(
             lambda: (r := fresh_get(self.url("/readyz"))).status_code == 200 and r, "/readyz 200", timeout
         )
+        if self.on_postgres:
+
+            def one_snapshot() -> bool:
+                served = {view.get("snapshot") for view in self.worker_views(timeout=timeout).values()}
+                return len(served) == 1 and None not in served
+
+            self.wait_until(one_snapshot, "every worker to serve the live snapshot", timeout)
+        return ready
 
     def worker_views(self, count: int | None = None, timeout: float = 30.0) -> dict[int, dict]:
         """/readyz of every worker: {pid: body}, polling fresh connections until `count` workers answered."""
@@ -463,7 +473,7 @@ class Service:
 
         def loaded() -> bool:
             views.update(self.worker_views())
-            return {view["snapshot"] for view in views.values()} == {snapshot}
+            return {view.get("snapshot") for view in views.values()} == {snapshot}
 
         self.wait_until(loaded, f"every worker to serve {snapshot}")
         return views

@@ -47,13 +47,9 @@ def test_serves_revalidates_and_accepts_pushes(tmp_path: Path, content: Path, ba
             headers={"Authorization": f"Bearer {SERVE_TOKEN}"},
         )
         assert pushed.status_code == 200, pushed.text
-        if backend_env:  # PostgreSQL: each worker serves it once the publish's NOTIFY reaches it
-            live = pushed.json()["build"]["snapshot"]
-            server.wait_until(
-                lambda: all(v["snapshot"] == live for v in server.worker_views().values()),
-                "every worker to load the pushed snapshot",
-            )
-        # on disk, the publish is served by every worker as soon as the push has returned
+        # on disk every worker serves the publish once the push returned; on PostgreSQL once
+        # the publish's NOTIFY reached each of them
+        server.assert_serving(pushed.json()["build"]["snapshot"])
         for _ in range(20):
             titles = {i["title"] for i in fresh_get(server.url("/feed.json")).json()["shortFormVideos"]}
             assert "Pushed while serving" in titles
