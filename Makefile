@@ -9,10 +9,12 @@ AXE_CORE := axe-core@4.14.1
 
 .PHONY: run test fuzz lint bench bench-build bench-probe bench-service bench-serve bench-pg clean
 
-$(STAMP): pyproject.toml
+# Reinstalled when the C scanner changes too: the editable install builds it in place.
+$(STAMP): pyproject.toml setup.py roku_feed/_locate.c
+	PYTHON=$(PYTHON) bash scripts/system-deps.sh build
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	npm install --prefix $(VENV)/npm --no-audit --no-fund --loglevel=error $(AXE_CORE)
 	touch $(STAMP)
 

@@ -269,10 +269,11 @@ def validate(
             expiry_days=expiry_days,
             allow_private=allow_private_urls,
         )
-    # Reading, parsing and validating make no reference cycles, so one pause of the collector
-    # spares it a pass over every parsed feed; media probes (threads, sockets) keep it running.
-    try:
-        with gc_paused() if media is None else contextlib.nullcontext():
+    # Reading, parsing, validating and rendering make no reference cycles, so one pause of the
+    # collector spares it passes over every parsed feed and every finding (one between checking
+    # and rendering would walk all of them); media probes (threads, sockets) keep it running.
+    with gc_paused() if media is None else contextlib.nullcontext():
+        try:
             results = [
                 check_feed(
                     source,
@@ -284,20 +285,40 @@ def validate(
                 )
                 for source in feeds
             ]
-    finally:
-        if media is not None:
-            media.prober.close()  # stops its worker threads
-    options = RenderOptions(strict=warnings_as_errors, max_findings=max_findings, fold=not list_all)
-    if not quiet:
-        with gc_paused():  # a dict or a line per finding, tens of thousands of them, and no cycle
-            rendered = REPORTER_BY_NAME[fmt](results, options)
-        click.echo(rendered, nl=False)
+        finally:
+            if media is not None:
+                media.prober.close()  # stops its worker threads
+        options = RenderOptions(strict=warnings_as_errors, max_findings=max_findings, fold=not list_all)
+        if not quiet:
+            with gc_paused():  # a dict or a line per finding, tens of thousands of them, and no cycle
+                rendered = REPORTER_BY_NAME[fmt](results, options)
+            # JSON escapes every control character, so click's pass stripping ANSI codes from text
+            # not going to a terminal (a regex over megabytes) finds nothing in these two formats.
+            click.echo(rendered, nl=False, color=True if fmt in ("json", "sarif") else None)
     code = exit_code(results, warnings_as_errors)
     if code:
         for result in results:
             if not result.passes(warnings_as_errors):
                 click.echo(f"roku-feed: {summary_line(result, warnings_as_errors)}", err=True)
-    sys.exit(code)
+    raise _Done(code)
+
+
+class _Done(SystemExit):
+    """A one-shot command's end, with its exit code: `main` ends the process at once on it.
+
+    A check of a big feed leaves hundreds of thousands of objects (findings, their report,
+    the rendered text) that the interpreter would free one by one on its way out, 15 ms of a
+    300 ms run on 30,000 findings; the process is ending, so nothing is gained by it. Called
+    other than through `main` (click's test runner), it is a plain SystemExit.
+    """
+
+
+def _exit_at_once(code: int) -> t.NoReturn:
+    """Flush what was written and end the process without the interpreter's teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # the reader went away, or it is closed
+            stream.flush()
+    os._exit(code)
 
 
 BUILD_EXIT_HELP = """\b
@@ -728,6 +749,8 @@ def main() -> None:
     """Console entry point: click's handling, plus a one-line reason for anything unexpected."""
     try:
         cli.main(prog_name="roku-feed")
+    except _Done as done:
+        _exit_at_once(done.code)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug: say so in one line; ROKU_FEED_DEBUG=1 shows the traceback

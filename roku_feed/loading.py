@@ -15,6 +15,8 @@ import typing as t
 from dataclasses import dataclass
 from pathlib import Path
 
+import jiter
+
 from roku_feed.errors import FeedLoadError, FeedTooLargeError
 from roku_feed.validation.findings import Finding, to_pointer
 from roku_feed.validation.gc_pause import gc_paused
@@ -94,6 +96,18 @@ def _find_duplicates(node: t.Any, path: tuple[str | int, ...], out: list[Finding
     return node
 
 
+def _read_strictly(raw: bytes) -> t.Any:
+    """The JSON in `raw` as json.loads reads it, or ValueError for anything it would refuse and
+    for what we refuse besides: NaN and Infinity, a key twice in one object, a lone surrogate.
+
+    jiter (Rust) reads a 10 MB feed in two thirds of the time json takes with the hook that
+    catches duplicate keys (tests/test_loading.py holds the two to the same values). Its cache
+    of keys (fixed in size, shared by every call) makes each key one object, as json's memo
+    does, and the validator's lookups faster for it; without it they are slower than json's.
+    """
+    return jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+
+
 def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
     """Decode and parse feed bytes; raise FeedLoadError with a one-line reason if impossible.
 
@@ -115,15 +129,18 @@ def parse_feed(raw: bytes, source: str, *, repair: bool = True) -> LoadedFeed:
         raise FeedLoadError(
             f"{source}: not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start} (line {line})"
         ) from None
-    if not text.strip():
+    if not text or text.isspace():  # not strip(): that copies a whole feed
         raise FeedLoadError(f"{source}: empty: no JSON to check")
     try:
         with gc_paused():  # a big feed is a million new objects and no cycle
             try:
-                data = json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
-            except _DuplicateKeys:
-                pairs = json.loads(text, object_pairs_hook=_Pairs)
-                data = _find_duplicates(pairs, (), findings)
+                data = _read_strictly(raw)
+            except ValueError:  # jiter's refusal: json's reading says why, or finds the duplicates
+                try:
+                    data = json.loads(text, object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+                except _DuplicateKeys:
+                    pairs = json.loads(text, object_pairs_hook=_Pairs)
+                    data = _find_duplicates(pairs, (), findings)
     except json.JSONDecodeError as exc:
         line, col = _line_col(text, exc.pos)
         reason = _explain(text, exc)

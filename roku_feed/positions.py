@@ -1,11 +1,16 @@
 """Line and column of each finding in the text it was found in, from one scan for all of them.
 
 The validator works on parsed data and knows only JSON pointers; people, editors and CI
-annotations want a line and a column. `locate` walks the document's text once, along the
-wanted pointers only: values no pointer goes into are passed over by regexes and the json
-module's C scanner, and the walk stops as soon as every pointer is found. Columns count
-characters (code points, not bytes) from 1; lines end at LF (so at CRLF too). A pointer the
-document does not have (a missing property) is placed at its nearest existing ancestor.
+annotations want a line and a column. `locate` reads the document's text once, along the
+wanted pointers only. Columns count characters (code points, not bytes) from 1; lines end at
+LF (so at CRLF too). A pointer the document does not have (a missing property) is placed at its
+nearest existing ancestor.
+
+Two implementations give the same answers (the tests hold them to it, on the corpus and on
+generated documents): the C scanner `roku_feed._locate`, built with the package where a C
+compiler is found, and, without it, `walk_locate` here, in which values no pointer goes into
+are passed over by regexes and the json module's C scanner. On a feed of 10,000 items with
+30,000 findings the first takes ~25 ms, the second ~110 ms (bench/README.md).
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from dataclasses import dataclass
 from roku_feed.loading import repair_surrogates
 from roku_feed.validation import Finding
 from roku_feed.validation.gc_pause import gc_paused
+
+try:
+    from roku_feed import _locate
+except ImportError:  # installed without a C compiler: walk_locate does the same, slower
+    _locate = None  # type: ignore[assignment]
 
 _WS = r"[ \t\n\r]*+"
 _SPACE = re.compile(_WS)
@@ -308,9 +318,40 @@ def locate(text: str, findings: Sequence[Finding], *, duplicate_keys: bool = Fal
     """`findings`, each with the line and column in `text` of the value its pointer names.
 
     `text` is the document the findings were made on, as decoded (after any byte-order mark).
-    With `duplicate_keys` (the parser met some), the walk goes to the end so that the last
-    occurrence of a key wins, as it does in the parsed data.
+    With `duplicate_keys` (the parser met some), the last occurrence of a key wins, as it does
+    in the parsed data (the C scanner always reads so; the walk then goes to the end).
     """
+    if not findings:
+        return ()
+    if _locate is not None:
+        with gc_paused():
+            try:
+                places, again = _locate.places(text, [f.pointer for f in findings], _key)
+            except ValueError:  # text or a pointer it cannot read (none the parser accepted)
+                pass
+            else:
+                return _placed(findings, places, again)
+    return walk_locate(text, findings, duplicate_keys=duplicate_keys)
+
+
+_SPECIAL = _AT_START | _AT_REPEATED_KEY
+
+
+def _placed(
+    findings: Sequence[Finding], places: list[tuple[int, int]], again: list[tuple[int, int] | None]
+) -> tuple[Finding, ...]:
+    if not _SPECIAL.isdisjoint(f[0] for f in findings):  # now and then: some not at their value
+        places = [
+            ((1, 1) if f[0] in _AT_START else repeat or place) if f[0] in _SPECIAL else place
+            for f, place, repeat in zip(findings, places, again, strict=True)
+        ]
+    return tuple(_locate.with_places(findings, places))  # Finding.at for each, in C
+
+
+def walk_locate(
+    text: str, findings: Sequence[Finding], *, duplicate_keys: bool = False
+) -> tuple[Finding, ...]:
+    """`locate` in Python alone: what runs where the C scanner was not built."""
     if not findings:
         return ()
     routes, plans = _route(findings, duplicate_keys)

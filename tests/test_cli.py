@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import variants
-from conftest import CORPUS, REPO
+from conftest import CORPUS, REPO, many_warnings_feed
 
 import roku_feed.cli
 
@@ -244,3 +244,21 @@ def test_unexpected_errors_are_one_line_too(monkeypatch, capsys) -> None:
     assert err == (
         "roku-feed: internal error: RuntimeError: simulated bug (set ROKU_FEED_DEBUG=1 for a traceback)\n"
     )
+
+
+def test_console_script_ends_at_once_with_its_whole_report_written(tmp_path) -> None:
+    """`validate` ends the process without the interpreter's teardown: the report must still
+    reach a pipe whole (megabytes, many times a pipe's buffer), with the exit code and the
+    summary on stderr."""
+    feed = many_warnings_feed(3_000)
+    feed["shortFormVideos"][0]["id"] = 7  # one error: exit 1 and a summary line on stderr
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(feed, indent=1), encoding="utf-8")
+    proc = subprocess.run(
+        [str(ROKU_FEED), "validate", "--format", "json", str(path)], capture_output=True, timeout=120
+    )
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert len(proc.stdout) > 1_000_000 and proc.stdout.endswith(b"}\n")
+    assert report["errors"] >= 1 and len(report["findings"]) == report["errors"] + report["warnings"] > 9_000
+    assert proc.stderr.decode().startswith(f"roku-feed: {path}: INVALID")

@@ -8,9 +8,11 @@ import sys
 
 import pytest
 from conftest import CORPUS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from roku_feed.errors import FeedLoadError, FeedTooLargeError
-from roku_feed.loading import load_feed, parse_feed, read_source
+from roku_feed.loading import _read_strictly, load_feed, parse_feed, read_source
 from roku_feed.validation import validate_feed
 
 VALID = (CORPUS / "valid" / "minimal.json").read_bytes()
@@ -147,3 +149,72 @@ def test_a_number_too_long_is_found_after_many_numbers_just_short_of_the_limit()
     with pytest.raises(FeedLoadError) as raised:
         parse_feed(raw, "feed.json")
     assert f"the number at line 201, column 3 has over {limit:,} digits" in str(raised.value)
+
+
+# --- jiter reads what json reads, and refuses what we refuse ------------------------------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(
+            st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=6), inner, max_size=5
+        )
+    ),
+    max_leaves=40,
+)
+
+
+def _typed(value: object) -> object:
+    """A value with the type and sign of each number made visible (1 vs 1.0 vs True, 0.0 vs -0.0)."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, repr(value))
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(value=_json_values, indent=st.sampled_from([None, 1, "\t"]), ascii_only=st.booleans())
+def test_jiter_reads_every_document_as_json_does(value: object, indent: object, ascii_only: bool) -> None:
+    raw = json.dumps(value, indent=indent, ensure_ascii=ascii_only).encode()
+    assert _typed(_read_strictly(raw)) == _typed(json.loads(raw))
+    assert _typed(parse_feed(raw, "f.json").data) == _typed(json.loads(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": 1, "a": 2}',
+        b'{"a": 1, "\\u0061": 2}',  # the same key, escaped
+        b'{"x": {"k": [], "k": null}}',
+        b"[NaN]",
+        b"[-Infinity]",
+        b'["\\ud800"]',  # a lone surrogate: repaired and reported by the json path
+        b"[1,]",
+        b"[01]",
+        b"[.5]",
+        b'["\\x41"]',
+        b'["a\x01"]',
+        b"[1] [2]",
+        b"[" + b"9" * 4301 + b"]",  # over Python's limit on an integer's digits
+        b"[" * 5000 + b"]" * 5000,
+    ],
+)
+def test_what_jiter_refuses_is_read_again_by_json(raw: bytes) -> None:
+    with pytest.raises(ValueError):
+        _read_strictly(raw)
+    try:
+        expected = json.loads(raw, parse_constant=lambda name: float(name) / 0)  # NaN: not JSON
+    except (ValueError, RecursionError, ZeroDivisionError):
+        with pytest.raises(FeedLoadError):
+            parse_feed(raw, "f.json")
+    else:
+        loaded = parse_feed(raw, "f.json")
+        assert loaded.findings and {f.code for f in loaded.findings} <= {"duplicate-key", "invalid-unicode"}
+        if not any(f.code == "invalid-unicode" for f in loaded.findings):
+            assert loaded.data == expected

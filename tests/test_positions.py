@@ -1,6 +1,7 @@
 """Line and column of every finding, checked against the text: the value found there is the one
 the finding's pointer names, whatever the layout (pretty, minified, CRLF, BOM, non-ASCII,
-escapes), and a missing property is placed at its object."""
+escapes), and a missing property is placed at its object. Both implementations, the C scanner
+(`locate`) and the Python walk (`walk_locate`), are held to that and to the same answers."""
 
 from __future__ import annotations
 
@@ -13,9 +14,14 @@ from conftest import CORPUS, REAL_FEEDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from roku_feed import positions
 from roku_feed.checking import check_feed
-from roku_feed.positions import _route, locate
-from roku_feed.validation import Finding
+from roku_feed.loading import parse_feed
+from roku_feed.positions import _key, _route, locate, walk_locate
+from roku_feed.validation import Finding, validate_feed
+
+#: Each test below that places findings itself runs with both: the C scanner and the walk.
+BOTH = pytest.mark.parametrize("place", [locate, walk_locate], ids=["c", "python"])
 
 VARIANTS = [("invalid", v) for v in variants.INVALID] + [("warning", v) for v in variants.WARNING]
 _decode = json.JSONDecoder().raw_decode
@@ -138,7 +144,8 @@ def test_a_duplicate_key_is_placed_at_its_second_occurrence_and_its_value_at_the
     assert where[("wrong-type", "/providerName")] == (3, 20)  # 7: the value the parser kept
 
 
-def test_a_pointer_the_text_lacks_is_placed_at_its_nearest_ancestor() -> None:
+@BOTH
+def test_a_pointer_the_text_lacks_is_placed_at_its_nearest_ancestor(place) -> None:
     text = '{"a": [1, {"b": 2}],\n "c": "x"}'
     findings = [
         Finding("missing-field", "/a/1/nothing/deeper", "m"),
@@ -146,37 +153,44 @@ def test_a_pointer_the_text_lacks_is_placed_at_its_nearest_ancestor() -> None:
         Finding("wrong-type", "/c/0", "m"),
         Finding("wrong-type", "/c", "m"),
     ]
-    placed = locate(text, findings)
+    placed = place(text, findings)
     assert [(f.line, f.column) for f in placed] == [(1, 11), (1, 7), (2, 7), (2, 7)]
 
 
-def test_keys_with_escapes_digits_deep_values_and_repaired_surrogates() -> None:
+@BOTH
+def test_keys_with_escapes_digits_deep_values_and_repaired_surrogates(place) -> None:
     text = (
         '{"deep": {"x": [[[[[1]]]]]}, "a\\u0062": 1, "0": {"1": [true]}, "s~l/sh": null,'
         ' "k\\udc00": "v", "": {"": 5}, "target": "t"}'
     )
     data = json.loads(text)
     pointers = ["/deep/x/0/0/0/0/0", "/ab", "/0/1/0", "/s~0l~1sh", "/k\ufffd", "//", "/target"]
-    placed = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    placed = place(text, [Finding("wrong-type", p, "m") for p in pointers])
     assert [value_at(text, f) for f in placed] == [1, 1, True, None, "v", 5, "t"]
     assert resolve(data, "/s~0l~1sh") is None
 
 
-def test_hundreds_of_distinct_keys_are_each_found() -> None:
+@BOTH
+def test_hundreds_of_distinct_keys_are_each_found(place) -> None:
     doc = {"root": {f"key{i:03d}x": {"v": i} for i in range(300)}}
     text = json.dumps(doc, indent=2)
-    placed = locate(text, [Finding("wrong-type", f"/root/key{i:03d}x/v", "m") for i in range(0, 300, 2)])
+    placed = place(text, [Finding("wrong-type", f"/root/key{i:03d}x/v", "m") for i in range(0, 300, 2)])
     assert [value_at(text, f) for f in placed] == list(range(0, 300, 2))
 
 
 def test_the_walk_stops_once_every_pointer_is_found() -> None:
     text = '{"lastUpdated": "x", "rest": [1, 2, this is not read'
-    [placed] = locate(text, [Finding("bad-datetime", "/lastUpdated", "m")])
+    [placed] = walk_locate(text, [Finding("bad-datetime", "/lastUpdated", "m")])
     assert (placed.line, placed.column) == (1, 17)
+    # The C scanner reads the whole document: it refuses this one, and locate walks instead.
+    with pytest.raises(ValueError, match=f"not JSON the scanner can read at byte {len(text)}"):
+        positions._locate.places(text, ["/lastUpdated"], _key)
+    assert locate(text, [Finding("bad-datetime", "/lastUpdated", "m")]) == (placed,)
 
 
-def test_no_findings_no_walk() -> None:
-    assert locate("not even JSON", []) == ()
+@BOTH
+def test_no_findings_no_walk(place) -> None:
+    assert place("not even JSON", []) == ()
 
 
 _scalars = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=8)
@@ -194,12 +208,13 @@ def _pointers(node: t.Any, path: str = "") -> t.Iterator[str]:
         yield from _pointers(value, f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}")
 
 
+@BOTH
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(doc=_documents, indent=st.sampled_from([None, 0, 2]), ascii_only=st.booleans())
-def test_any_document_any_pointer(doc: t.Any, indent: int | None, ascii_only: bool) -> None:
+def test_any_document_any_pointer(place, doc: t.Any, indent: int | None, ascii_only: bool) -> None:
     text = json.dumps(doc, indent=indent, ensure_ascii=ascii_only)
     pointers = list(_pointers(doc))
-    placed = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    placed = place(text, [Finding("wrong-type", p, "m") for p in pointers])
     assert [value_at(text, f) for f in placed] == [resolve(doc, p) for p in pointers]
 
 
@@ -217,6 +232,7 @@ def _as_items(pointers: list[str], items: str) -> list[Finding]:
     return out
 
 
+@BOTH
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(
     item=_documents,
@@ -225,7 +241,7 @@ def _as_items(pointers: list[str], items: str) -> list[Finding]:
     ascii_only=st.booleans(),
 )
 def test_items_sharing_pointers_are_placed_as_one_by_one(
-    item: t.Any, changes: list[t.Any], indent: int | None, ascii_only: bool
+    place, item: t.Any, changes: list[t.Any], indent: int | None, ascii_only: bool
 ) -> None:
     """Items alike enough to share their wanted pointers, each a little different: the plan's
     placements are those of the member-by-member walk, and the values the pointers name."""
@@ -234,8 +250,8 @@ def test_items_sharing_pointers_are_placed_as_one_by_one(
     text = json.dumps(doc, indent=indent, ensure_ascii=ascii_only)
     tails = [p[len("/items/0") :] for p in _pointers(items[0], "/items/0")]
     pointers = [f"/items/{i}{tail}" for i in range(len(items)) for tail in tails] + ["/after/k/0"]
-    placed = locate(text, _as_items(pointers, "/items"))
-    walked = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    placed = place(text, _as_items(pointers, "/items"))
+    walked = walk_locate(text, [Finding("wrong-type", p, "m") for p in pointers])
     assert [(f.line, f.column) for f in placed] == [(f.line, f.column) for f in walked]
     assert [value_at(text, f) for f in placed] == [resolve(doc, p) for p in pointers]
 
@@ -265,7 +281,127 @@ def test_a_plan_gives_way_to_the_walk_where_an_item_is_odd(tail: str, odd: t.Any
     pointers = [f"/shortFormVideos/{i}{tail}" for i in range(6)]
     findings = _as_items(pointers, "/shortFormVideos")
     assert _route(findings, False)[1]  # the items have a plan: the walk takes over only where it fails
-    placed = locate(text, findings)
-    walked = locate(text, [Finding("wrong-type", p, "m") for p in pointers])
+    placed = walk_locate(text, findings)
+    walked = walk_locate(text, [Finding("wrong-type", p, "m") for p in pointers])
     assert [(f.line, f.column) for f in placed] == [(f.line, f.column) for f in walked]
+    assert locate(text, findings) == placed
     assert_placed(text, placed)
+
+
+def test_the_c_scanner_is_built() -> None:
+    """make test builds the package with it (a C compiler is one of its system packages)."""
+    assert positions._locate is not None
+
+
+@pytest.mark.parametrize("layout", [{}, {"indent": 2}, {"indent": "\t", "ensure_ascii": True}])
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*/*.json")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_both_place_every_corpus_finding_alike(path, layout: dict[str, t.Any]) -> None:
+    raw = path.read_bytes()
+    if layout:
+        raw = json.dumps(json.loads(raw), **{"ensure_ascii": False, **layout}).encode()
+    loaded = parse_feed(raw, path.name)
+    findings = validate_feed(loaded.data, size=loaded.length, extra=loaded.findings).findings
+    duplicates = any(f.code == "duplicate-key" for f in loaded.findings)
+    assert findings or path.parent.name == "valid"
+    placed = locate(loaded.text, findings, duplicate_keys=duplicates)
+    assert placed == walk_locate(loaded.text, findings, duplicate_keys=duplicates)
+    assert all(f.line and f.column for f in placed)
+
+
+_keys = st.sampled_from(["a", "b", "a/b", "~", "\u00e9", "0", "1", ""])
+
+
+def _text_with_repeats(draw: t.Callable[..., t.Any], depth: int = 0) -> str:
+    """JSON text whose objects may repeat a key, with keys written plain or as escapes."""
+    kind = draw(st.sampled_from(["scalar", "array", "object"] if depth < 3 else ["scalar"]))
+    if kind == "scalar":
+        return json.dumps(draw(_scalars))
+    if kind == "array":
+        return (
+            "[" + ", ".join(_text_with_repeats(draw, depth + 1) for _ in range(draw(st.integers(0, 3)))) + "]"
+        )
+    members = []
+    for _ in range(draw(st.integers(0, 4))):
+        key = json.dumps(draw(_keys), ensure_ascii=draw(st.booleans()))
+        members.append(
+            f"{key}:{draw(st.sampled_from(['', ' ', chr(10)]))}{_text_with_repeats(draw, depth + 1)}"
+        )
+    return "{" + ",\n".join(members) + "}"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_both_agree_where_keys_repeat(data: st.DataObject) -> None:
+    """The last occurrence of a key wins, its second occurrence is where duplicate-key points."""
+    text = _text_with_repeats(data.draw)
+    doc = json.loads(text)
+    pointers = sorted(set(_pointers(doc)) | {"/a/b/c", "/9", "/a~1b"})
+    findings = [Finding(code, p, "m") for p in pointers for code in ("wrong-type", "duplicate-key")]
+    placed = locate(text, findings, duplicate_keys=True)
+    assert placed == walk_locate(text, findings, duplicate_keys=True)
+    assert [value_at(text, f) for f in placed[::2]] == [resolve(doc, p) for p in pointers]
+
+
+def test_the_c_scanner_refuses_what_it_cannot_read_and_locate_walks_instead() -> None:
+    text = '{"a": [1, {"b": "x"}], "c": {"d": true}}'
+    pointers = ["/a/1/b", "/c/d", "/c/e"]
+    assert positions._locate.places(text, pointers, _key) == ([(1, 17), (1, 35), (1, 29)], [None] * 3)
+    for cut in range(len(text)):  # every truncation: refused as not JSON, never read past its end
+        try:
+            positions._locate.places(text[:cut], pointers, _key)
+        except ValueError as exc:
+            assert "not JSON the scanner can read" in str(exc)
+    deep = "[" * 2500 + "]" * 2500
+    with pytest.raises(ValueError, match="nested too deeply"):
+        positions._locate.places(deep, ["/0" * 2400], _key)
+    [walked] = locate(deep, [Finding("wrong-type", "/0" * 2400, "m")])  # the walk has no such limit
+    assert (walked.line, walked.column) == (1, 2401)
+    with pytest.raises(TypeError):
+        positions._locate.places(text, [1], _key)
+    lone = [Finding("wrong-type", "/\udc00", "m")]  # a pointer with no UTF-8 form: the walk places it
+    assert [(f.line, f.column) for f in locate(text, lone)] == [(1, 1)]
+
+
+def test_with_places_replaces_the_last_two_items_and_keeps_the_type() -> None:
+    finding = Finding("wrong-type", "/a", "m", "/shortFormVideos/0", "id", "title")
+    placed = positions._locate.with_places([finding, (1, 2, 3)], [(4, 5), (6, 7)])
+    assert placed == [finding._replace(line=4, column=5), (1, 6, 7)]
+    assert type(placed[0]) is Finding and type(placed[1]) is tuple
+    with pytest.raises(ValueError, match="differ in length"):
+        positions._locate.with_places([finding], [])
+    for rows, places in (
+        ([finding], [(1, 2, 3)]),
+        ([(1,)], [(1, 2)]),
+        (["ab"], [(1, 2)]),
+        ([finding], [[1, 2]]),
+    ):
+        with pytest.raises(TypeError):
+            positions._locate.with_places(rows, places)
+
+
+_SPLICES = ['"', "\\", "{", "}", "[", "]", ",", ":", "\u00e9", "", "\\u00"]  # "": cut 7 characters
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    source=st.sampled_from(sorted(CORPUS.glob("*/*.json"))),
+    edits=st.lists(
+        st.tuples(st.floats(0, 1), st.sampled_from(_SPLICES)),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_the_c_scanner_reads_broken_text_without_harm(source, edits: list[tuple[float, str]]) -> None:
+    """Text cut and spliced anywhere: refused as not JSON or read, and never read past its end
+    (run this way under AddressSanitizer too, see bench/README.md)."""
+    text = source.read_text(encoding="utf-8")
+    for where, insert in edits:
+        at = int(where * len(text))
+        text = text[:at] + insert + text[at + (0 if insert else 7) :]
+    pointers = ["", "/shortFormVideos/0/content/videos/0", "/a~1b/c~0d", "/categories/1/x", "/providerName"]
+    try:
+        places, again = positions._locate.places(text, pointers, _key)
+    except ValueError:  # not JSON, or a mangled escaped key that json cannot decode
+        return
+    assert len(places) == len(again) == len(pointers)
+    assert all(1 <= line <= text.count("\n") + 1 and column >= 1 for line, column in places)

@@ -17,6 +17,8 @@ CONTENT_ARRAYS = ("movies", "liveFeeds", "series", "shortFormVideos", "tvSpecial
 
 
 _ITEM_KINDS = frozenset(CONTENT_ARRAYS)
+#: The kinds whose items hold no items (a series holds episodes).
+_FLAT_KINDS = _ITEM_KINDS - {"series"}
 
 
 def to_pointer(path: t.Iterable[str | int]) -> str:
@@ -89,19 +91,28 @@ class Finding(t.NamedTuple):
         return RULES[self.code].severity
 
     def to_dict(self) -> dict[str, t.Any]:
-        out: dict[str, t.Any] = {
-            "severity": _SEVERITY_NAMES[self.code],
-            "code": self.code,
-            "pointer": self.pointer,
-            "message": self.message,
-        }
-        if self.item_pointer is not None:
-            out["item_pointer"] = self.item_pointer
-            out["item_id"] = self.item_id
-            out["item_title"] = self.item_title
-        if self.line is not None:
-            out["line"] = self.line
-            out["column"] = self.column
+        code, pointer, message, item_pointer, item_id, item_title, line, column = self
+        severity = _SEVERITY_NAMES[code]
+        if item_pointer is not None and line is not None:  # most findings of a big report: one display
+            return {
+                "severity": severity,
+                "code": code,
+                "pointer": pointer,
+                "message": message,
+                "item_pointer": item_pointer,
+                "item_id": item_id,
+                "item_title": item_title,
+                "line": line,
+                "column": column,
+            }
+        out: dict[str, t.Any] = {"severity": severity, "code": code, "pointer": pointer, "message": message}
+        if item_pointer is not None:
+            out["item_pointer"] = item_pointer
+            out["item_id"] = item_id
+            out["item_title"] = item_title
+        if line is not None:
+            out["line"] = line
+            out["column"] = column
         return out
 
     def at(self, line: int, column: int) -> Finding:
@@ -118,14 +129,18 @@ ItemContext = tuple[str, str | None, str | None]
 
 def _item_context(feed: t.Any, where: Path) -> ItemContext:
     """The item fields of a finding inside the item at `where`: its pointer, id and title."""
-    item = resolve(feed, where)
+    if len(where) == 2 and isinstance(feed, dict):  # a top-level item: made for every item with a finding
+        kind, index = where  # a name from CONTENT_ARRAYS (no '~' or '/' to escape) and an int
+        items = feed.get(kind)
+        item = items[index] if isinstance(items, list) and 0 <= index < len(items) else None
+        return _context(f"/{kind}/{index}", item)
+    return _context(to_pointer(where), resolve(feed, where))
+
+
+def _context(pointer: str, item: t.Any) -> ItemContext:
     item_id = item.get("id") if isinstance(item, dict) else None
     title = item.get("title") if isinstance(item, dict) else None
-    return (
-        to_pointer(where),
-        item_id if isinstance(item_id, str) else None,
-        title if isinstance(title, str) else None,
-    )
+    return pointer, item_id if isinstance(item_id, str) else None, title if isinstance(title, str) else None
 
 
 def make_finding(feed: t.Any, code: str, path: Path, message: str) -> Finding:
@@ -177,23 +192,26 @@ class Collector:
             raise KeyError(f"unknown finding code {code!r}")
         if self.codes is not None and code not in self.codes:
             return
-        where = item_path(path)
+        # item_path(path), without the call for what most findings are in: a top-level item
+        where = (
+            path[:2] if len(path) > 1 and path[0] in _FLAT_KINDS and type(path[1]) is int else item_path(path)
+        )
         if where is None:
-            self.findings.append(Finding(code, to_pointer(path), message))
+            self.findings.append(
+                _new(Finding, (code, to_pointer(path), message, None, None, None, None, None))
+            )
         else:
             context = self._items.get(where)
             if context is None:
                 context = self._items[where] = _item_context(self.feed, where)
-            inside = self._inside(path[len(where) :]) if len(path) > len(where) else ""
-            self.findings.append(Finding(code, context[0] + inside, message, *context))
+            inside = ""
+            if len(path) > len(where):  # the same few paths inside every item: each made once
+                tail = path[len(where) :]
+                inside = self._tails.get(tail)
+                if inside is None:
+                    inside = self._tails[tail] = to_pointer(tail)
+            self.findings.append(_new(Finding, (code, context[0] + inside, message, *context, None, None)))
         self.paths.append(path)
-
-    def _inside(self, tail: Path) -> str:
-        """The pointer of a path inside an item: the same few for every item, so made once."""
-        pointer = self._tails.get(tail)
-        if pointer is None:
-            pointer = self._tails[tail] = to_pointer(tail)
-        return pointer
 
     def keep(self, finding: Finding, path: Path) -> None:
         """Keep a finding made elsewhere whose path is known."""
