@@ -29,8 +29,9 @@ from pathlib import Path
 import jsonschema
 from benchlib import ROOT, machine, run_launched, write_results
 
+from roku_feed import positions
 from roku_feed.loading import parse_feed
-from roku_feed.positions import locate
+from roku_feed.positions import locate, walk_locate
 from roku_feed.validation import load_schema, validate_feed
 from roku_feed.validation.rule_pass import rule_findings
 from roku_feed.validation.schema_pass import schema_findings
@@ -153,7 +154,8 @@ Row = tuple[str, str, list[float], str]  # (feed, measurement, wall times in ms,
 VALIDATE, REFERENCE = "`validate_feed` (schema + rules)", "pure-Python `jsonschema` Draft4Validator"
 SCHEMA_PASS, RULE_PASS = "schema pass alone (`schema_findings`)", "rule pass alone (`rule_findings`)"
 CJS = "process: `check-jsonschema --schemafile`"
-LOCATE = "positions alone (`locate`, every finding's line and column)"
+LOCATE = "positions alone (`locate`, every finding's line and column; the C scanner)"
+WALK = "positions by the Python walk (`walk_locate`: what runs where the C scanner was not built)"
 STARTUP = {
     'process: `python -c "import roku_feed.cli"`': ["-c", "import roku_feed.cli"],
     'process: `python -c "pass"` (bare interpreter)': ["-c", "pass"],
@@ -183,8 +185,11 @@ def in_process_rows(kind: str, feed: t.Any, text: str, repeat: int) -> list[Row]
         (kind, RULE_PASS, time_calls(lambda: rule_findings(feed, size=size), repeat), ""),
     ]
     if kind == "many-warnings":  # what `roku-feed validate` adds to validate_feed: the positions
-        locate(text, findings)  # warm-up: the plan's regex compiles once
+        if positions._locate is None:
+            sys.exit("bench: roku_feed._locate (the C scanner) is not built; see the README's Development")
         rows.append((kind, LOCATE, time_calls(lambda: locate(text, findings), repeat), ""))
+        walk_locate(text, findings)  # warm-up: the plan's regex compiles once
+        rows.append((kind, WALK, time_calls(lambda: walk_locate(text, findings), repeat), ""))
     if kind == "clean":  # the reference takes seconds, and the schema says the same of both feeds
         reference = jsonschema.Draft4Validator(load_schema())
         if errors := list(reference.iter_errors(feed)):

@@ -10,7 +10,7 @@ Two implementations give the same answers (the tests hold them to it, on the cor
 generated documents): the C scanner `roku_feed._locate`, built with the package where a C
 compiler is found, and, without it, `walk_locate` here, in which values no pointer goes into
 are passed over by regexes and the json module's C scanner. On a feed of 10,000 items with
-30,000 findings the first takes ~25 ms, the second ~110 ms (bench/README.md).
+30,000 findings the first takes ~20 ms, the second ~110 ms (bench/README.md).
 """
 
 from __future__ import annotations

@@ -165,10 +165,11 @@ def _json_object(result: CheckResult, options: RenderOptions) -> dict[str, t.Any
     return body
 
 
-def render_json(results: Sequence[CheckResult], options: RenderOptions) -> str:
-    """One object for one feed; a list of objects (each with its source) for several."""
+def render_json(results: Sequence[CheckResult], options: RenderOptions) -> bytes:
+    """One object for one feed; a list of objects (each with its source) for several. As UTF-8
+    bytes (see roku_feed.json_text): the one format whose report is written out as bytes."""
     objects = [_json_object(r, options) for r in results]
-    return dumps_indented(objects[0] if len(objects) == 1 else objects) + "\n"
+    return dumps_indented(objects[0] if len(objects) == 1 else objects)
 
 
 def render_junit(results: Sequence[CheckResult], options: RenderOptions) -> str:
@@ -250,7 +251,7 @@ def render_sarif(results: Sequence[CheckResult], options: RenderOptions) -> str:
     return render(results, options)
 
 
-REPORTER_BY_NAME: dict[str, Callable[[Sequence[CheckResult], RenderOptions], str]] = {
+REPORTER_BY_NAME: dict[str, Callable[[Sequence[CheckResult], RenderOptions], str | bytes]] = {
     "text": render_text,
     "json": render_json,
     "junit": render_junit,

@@ -15,8 +15,8 @@ from roku_feed.reporting import RenderOptions, render_json
 from roku_feed.validation import validate_feed
 
 
-def reference(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
+def reference(value: object) -> bytes:
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
 
 
 @pytest.mark.parametrize(
@@ -44,5 +44,5 @@ def test_a_report_of_many_findings_and_a_problem() -> None:
     results = [CheckResult("many.json", report=report), CheckResult("https://x.example/f", problem=problem)]
     for options in (RenderOptions(), RenderOptions(strict=True, max_findings=7)):
         out = render_json(results, options)
-        assert out == reference(json.loads(out)) + "\n"
+        assert out == reference(json.loads(out))
         assert json.loads(out)[0]["warnings"] == report.warnings
