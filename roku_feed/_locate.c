@@ -1,12 +1,13 @@
 /* The native half of roku_feed.positions: where the values named by JSON pointers start.
  *
- * `places(text, pointers, decode_key)` reads the document once, in order, going only into the
- * containers on the way to a wanted pointer and passing over everything else byte by byte. It
- * gives, for each pointer, the line and column (1-based; columns count code points) where its
- * value starts, or where its deepest ancestor the document has starts when it has not that
- * value; and where its key starts the second time in its object when it appears twice (None
- * otherwise). A key met again overwrites what was found before, so the last occurrence of a
- * key wins, as in the parsed data.
+ * `places(text, pointers, decode_key, to_the_end=False)` reads the document once, in order,
+ * going only into the containers on the way to a wanted pointer and passing over everything
+ * else byte by byte, and stops once every pointer is found. It gives, for each pointer, the
+ * line and column (1-based; columns count code points) where its value starts, or where its
+ * deepest ancestor the document has starts when it has not that value; and where its key
+ * starts the second time in its object when it appears twice (None otherwise). With
+ * `to_the_end` (the document has duplicate keys) it reads on to the end: a key met again
+ * overwrites what was found before, so the last occurrence of a key wins, as in the parsed data.
  *
  * Paths are compared as pointers: the scan keeps the pointer of the value it is in, each key
  * escaped as RFC 6901 says ('~' as "~0", '/' as "~1"); a key holding JSON escapes is decoded by
@@ -31,6 +32,7 @@ typedef struct {
     uint64_t hash;
     Py_ssize_t parent; /* the entry of the pointer one segment shorter; -1 for the root */
     int inside;        /* a proper ancestor of a wanted pointer: the scan goes into it */
+    int wanted;        /* one of the pointers asked for */
     Py_ssize_t line, column;             /* where its value starts; 0: not met */
     Py_ssize_t again_line, again_column; /* its key's second occurrence; 0: none */
 } Entry;
@@ -45,7 +47,9 @@ typedef struct {
     char *path; /* the pointer of the value being read */
     Py_ssize_t cap;
     PyObject *decode_key;
-    int ascii; /* every byte a character: columns are byte counts */
+    int ascii;          /* every byte a character: columns are byte counts */
+    int to_the_end;     /* read on after every pointer is found: a later duplicate key wins */
+    Py_ssize_t pending; /* wanted pointers not found yet */
     /* Line and column of `last`, the latest place recorded: places come in text order. */
     Py_ssize_t last, line, column;
 } Scan;
@@ -230,19 +234,25 @@ static Py_ssize_t escaped_segment(Scan *sc, Py_ssize_t len, Py_ssize_t start, Py
     return grown;
 }
 
-static void record(Scan *sc, Py_ssize_t entry, Py_ssize_t p) {
+/* What value() returns once every wanted pointer is found and the rest need not be read. */
+#define FOUND_ALL (-2)
+
+/* Records where the value of `entry` starts; FOUND_ALL when that was the last one wanted. */
+static int record(Scan *sc, Py_ssize_t entry, Py_ssize_t p) {
     Entry *e = &sc->table[entry];
+    sc->pending -= e->wanted && !e->line;
     advance(sc, p, &e->line, &e->column);
+    return sc->pending == 0 && !sc->to_the_end ? FOUND_ALL : 0;
 }
 
 /* Reads the value at `p` (its first byte), whose path is sc->path[:len] and table entry
- * `entry` (-1: not wanted); returns its end. */
+ * `entry` (-1: not wanted); returns its end, -1 on an error, or FOUND_ALL. */
 static Py_ssize_t value(Scan *sc, Py_ssize_t p, Py_ssize_t entry, Py_ssize_t len, int depth) {
     const unsigned char *s = sc->s;
     if (p >= sc->n)
         return unreadable(p);
-    if (entry >= 0)
-        record(sc, entry, p);
+    if (entry >= 0 && record(sc, entry, p) == FOUND_ALL)
+        return FOUND_ALL;
     if (entry < 0 || !sc->table[entry].inside || (s[p] != '{' && s[p] != '['))
         return skip(sc, p);
     if (depth >= MAX_DEPTH) {
@@ -284,7 +294,7 @@ static Py_ssize_t value(Scan *sc, Py_ssize_t p, Py_ssize_t entry, Py_ssize_t len
         }
         p = child >= 0 ? value(sc, p, child, grown, depth + 1) : skip(sc, p);
         if (p < 0)
-            return -1;
+            return p;
         p = space(sc, p);
         if (p < sc->n && s[p] == close)
             return p + 1;
@@ -300,14 +310,15 @@ static PyObject *place(Py_ssize_t line, Py_ssize_t column) {
 
 static PyObject *places(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *text, *pointers, *decode_key, *result = NULL;
-    if (!PyArg_ParseTuple(args, "UOO:places", &text, &pointers, &decode_key))
+    int to_the_end = 0;
+    if (!PyArg_ParseTuple(args, "UOO|p:places", &text, &pointers, &decode_key, &to_the_end))
         return NULL;
     PyObject *seq = PySequence_Fast(pointers, "pointers must be a sequence of str");
     if (seq == NULL)
         return NULL;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
     PyObject **items = PySequence_Fast_ITEMS(seq);
-    Scan sc = {.decode_key = decode_key, .line = 1};
+    Scan sc = {.decode_key = decode_key, .line = 1, .to_the_end = to_the_end};
     Py_ssize_t *wanted = PyMem_Calloc((size_t)count + 1, sizeof(Py_ssize_t));
     const char *s = PyUnicode_AsUTF8AndSize(text, &sc.n);
     if (wanted == NULL || s == NULL)
@@ -356,9 +367,10 @@ static PyObject *places(PyObject *Py_UNUSED(module), PyObject *args) {
             cut = j;
         }
         wanted[i] = at;
+        sc.pending += !sc.table[at].wanted;
+        sc.table[at].wanted = 1;
     }
-    Py_ssize_t end = value(&sc, space(&sc, 0), root, 0, 0);
-    if (end < 0)
+    if (value(&sc, space(&sc, 0), root, 0, 0) == -1)
         goto done;
     PyObject *at = PyList_New(count), *again = PyList_New(count);
     if (at == NULL || again == NULL) {
@@ -436,9 +448,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"places", places, METH_VARARGS,
-     "places(text, pointers, decode_key) -> (places, again): for each JSON pointer, the (line, "
-     "column) where its value starts (or its deepest ancestor the text has), and where its key "
-     "starts the second time in its object, or None."},
+     "places(text, pointers, decode_key, to_the_end=False) -> (places, again): for each JSON "
+     "pointer, the (line, column) where its value starts (or its deepest ancestor the text has), "
+     "and where its key starts the second time in its object, or None."},
     {"with_places", with_places, METH_VARARGS,
      "with_places(rows, places) -> list: each tuple of rows with its last two items replaced by "
      "the pair of the same index in places, as a tuple of its own type."},

@@ -2,9 +2,9 @@
 
 The validator works on parsed data and knows only JSON pointers; people, editors and CI
 annotations want a line and a column. `locate` reads the document's text once, along the
-wanted pointers only. Columns count characters (code points, not bytes) from 1; lines end at
-LF (so at CRLF too). A pointer the document does not have (a missing property) is placed at its
-nearest existing ancestor.
+wanted pointers only, and stops once every pointer is found. Columns count characters (code
+points, not bytes) from 1; lines end at LF (so at CRLF too). A pointer the document does not
+have (a missing property) is placed at its nearest existing ancestor.
 
 Two implementations give the same answers (the tests hold them to it, on the corpus and on
 generated documents): the C scanner `roku_feed._locate`, built with the package where a C
@@ -318,15 +318,15 @@ def locate(text: str, findings: Sequence[Finding], *, duplicate_keys: bool = Fal
     """`findings`, each with the line and column in `text` of the value its pointer names.
 
     `text` is the document the findings were made on, as decoded (after any byte-order mark).
-    With `duplicate_keys` (the parser met some), the last occurrence of a key wins, as it does
-    in the parsed data (the C scanner always reads so; the walk then goes to the end).
+    The text is read until every pointer is found; with `duplicate_keys` (the parser met some)
+    it is read to the end, so that the last occurrence of a key wins, as in the parsed data.
     """
     if not findings:
         return ()
     if _locate is not None:
         with gc_paused():
             try:
-                places, again = _locate.places(text, [f.pointer for f in findings], _key)
+                places, again = _locate.places(text, [f.pointer for f in findings], _key, duplicate_keys)
             except ValueError:  # text or a pointer it cannot read (none the parser accepted)
                 pass
             else:
